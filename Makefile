@@ -1,0 +1,22 @@
+# mmattn: the commands of the README.
+#   make install   install the pinned stack and mmattn (into .venv unless MMATTN_PYTHON is set)
+#   make test      install if needed, then run the whole test suite
+#   make demo      install if needed, then train SPANet on synthetic Cityscapes and evaluate
+VENV ?= .venv
+export VENV
+PY := $(if $(MMATTN_PYTHON),$(MMATTN_PYTHON),$(VENV)/bin/python)
+PYTEST_ARGS ?=
+
+.PHONY: install test demo clean
+
+install:
+	@bash tools/install.sh
+
+test: install
+	$(PY) -m pytest tests -q $(PYTEST_ARGS)
+
+demo: install
+	$(PY) tools/demo.py
+
+clean:
+	rm -rf work_dirs data/synthetic

@@ -1,0 +1,15 @@
+"""mmattn: attention mechanisms of computer vision for MMSegmentation and MMDetection.
+
+``custom_imports=dict(imports=['mmattn'], allow_failed_imports=False)`` in a
+config imports this package, which registers every mmattn module under the
+scope ``mmattn`` (reach them as ``type='mmattn.<ClassName>'``) and makes
+mmengine's checkpoint loading work under ``torch.load(weights_only=True)``.
+"""
+from .version import __version__
+from .engine import install_checkpoint_safety
+
+install_checkpoint_safety()
+
+from . import models  # noqa: E402,F401  (registers every module)
+
+__all__ = ['__version__']

@@ -1,0 +1,14 @@
+"""Runtime glue for mmengine: safe checkpoints and CPU distributed training."""
+from .checkpoint import (SAFE_GLOBALS, UnsafeCheckpointError,
+                         install_checkpoint_safety)
+from .amp import CPUAutocastOptimWrapper
+from .dist import CPUDistributedDataParallel, setup_cpu_distributed
+from .launch import add_common_args, load_config
+from .sync_bn import CPUSyncBatchNorm, convert_to_cpu_sync_batchnorm
+
+__all__ = [
+    'SAFE_GLOBALS', 'UnsafeCheckpointError', 'install_checkpoint_safety',
+    'CPUDistributedDataParallel', 'setup_cpu_distributed', 'CPUSyncBatchNorm',
+    'convert_to_cpu_sync_batchnorm', 'CPUAutocastOptimWrapper', 'add_common_args',
+    'load_config'
+]

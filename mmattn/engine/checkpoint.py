@@ -1,0 +1,110 @@
+"""Checkpoints under ``torch.load(weights_only=True)`` (torch >= 2.6).
+
+torch now refuses any pickled global it does not know, so mmengine's runner
+cannot resume from its own checkpoints: the message hub stores
+``HistoryBuffer`` objects and numpy scalars and arrays. mmattn admits exactly
+those types, and only inside mmengine's checkpoint loader (the ``safe_globals``
+context is entered per load, so a plain ``torch.load`` elsewhere in the process
+is unaffected). Anything else is refused with :class:`UnsafeCheckpointError`,
+which names the offending globals; the weights-only unpickler stops at the
+first unknown global, before anything is called.
+
+One further fix is needed on the writing side: ``HistoryBuffer.__getstate__``
+pickles its statistics table, whose default entries are the class's own
+functions and are written as ``builtins.getattr(HistoryBuffer, 'min')``.
+Admitting ``getattr`` would admit arbitrary attribute access, so instead the
+defaults are left out of the pickle (``__setstate__`` restores them anyway) and
+only user-registered statistics are written.
+"""
+import pickle
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import (CheckpointLoader, load_from_http,
+                                        load_from_local)
+
+try:  # numpy >= 2 moved its pickling helpers to numpy._core
+    from numpy._core import multiarray as _np_multiarray
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core import multiarray as _np_multiarray
+
+#: Every non-torch global that mmengine/mmseg/mmdet runners write into a
+#: checkpoint: the message hub's HistoryBuffer and the numpy scalars, arrays
+#: and dtypes it and ``runtime_info`` hold (``bytes`` carries array buffers).
+SAFE_GLOBALS = [
+    HistoryBuffer,
+    np.ndarray,
+    np.dtype,
+    _np_multiarray._reconstruct,
+    _np_multiarray.scalar,
+    bytes,
+]
+
+_DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds a pickled object outside mmattn's allow-list."""
+
+
+def _history_buffer_getstate(self):
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    custom = {
+        name: fn
+        for name, fn in type(self)._statistics_methods.items()
+        if not (name in _DEFAULT_STATISTICS
+                and fn is getattr(HistoryBuffer, name))
+    }
+    if custom:
+        state['statistics_methods'] = custom
+    return state
+
+
+def _unsafe_globals(filename):
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    except Exception:  # not a zip checkpoint, or unreadable: say less
+        return []
+    allowed = {f'{g.__module__}.{g.__qualname__}' for g in SAFE_GLOBALS}
+    return [n for n in names if n not in allowed]
+
+
+def _with_allow_list(loader):
+    """Wrap an mmengine scheme loader so it loads under the allow-list."""
+
+    def load(filename, map_location=None, *args, **kwargs):
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            try:
+                return loader(filename, map_location, *args, **kwargs)
+            except pickle.UnpicklingError as err:
+                names = (_unsafe_globals(filename)
+                         if isinstance(filename, str) else [])
+                what = ', '.join(names) if names else str(err).splitlines()[-1]
+                raise UnsafeCheckpointError(
+                    f'refusing to load checkpoint {filename!r}: it holds '
+                    f'pickled object(s) {what}, which are not among the types '
+                    'mmengine/mmseg/mmdet checkpoints contain (tensors, '
+                    'containers, HistoryBuffer, numpy scalars and arrays). '
+                    'Nothing in it was executed. Load it with '
+                    'torch.load(weights_only=False) only if you trust its '
+                    'source.') from None
+
+    load.__name__ = loader.__name__
+    load.__doc__ = loader.__doc__
+    return load
+
+
+def install_checkpoint_safety():
+    """Make mmengine's checkpoint loading work under ``weights_only=True``.
+
+    Idempotent. Called when mmattn is imported.
+    """
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_with_allow_list(load_from_local), force=True)
+    CheckpointLoader.register_scheme(
+        prefixes=('http://', 'https://'),
+        loader=_with_allow_list(load_from_http),
+        force=True)

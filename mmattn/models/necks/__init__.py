@@ -1,0 +1,1 @@
+"""Necks that place mmattn blocks on levels of a feature pyramid."""

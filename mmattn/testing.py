@@ -1,0 +1,102 @@
+"""Config overrides that shrink a stock config to a CPU smoke run on the
+synthetic datasets of :mod:`mmattn.datasets` (used by the tests and the demo).
+
+Each function returns a dict for ``--cfg-options`` (``Config.merge_from_dict``)
+and a matching list of ``key=value`` strings for the command line; both point
+the data loaders at ``data_root``, drop pretrained weights (nothing may be
+downloaded), run in the main process and shrink image sizes and iterations.
+"""
+
+
+def _as_argv(options):
+    # DictAction reads tuples, numbers and None from their str(); strings are
+    # taken verbatim, so they must not be quoted.
+    return [f'{k}={v}' for k, v in options.items()]
+
+
+def seg_smoke_options(data_root, size=(128, 256), iters=2, batch_size=2,
+                      val_interval=None, light_backbone=True):
+    """Overrides for an mmseg Cityscapes config (mmseg's cityscapes base).
+
+    The whole synthetic image is one crop: cropping could cut the far-away
+    cue that decides the class (see docs/synthetic_data.md).
+
+    Args:
+        data_root (str): output of ``make_synthetic.py --format cityscapes``.
+        size (tuple): (H, W) of the images, used as the crop size.
+        iters (int): training iterations.
+        batch_size (int): images per iteration.
+        val_interval (int, optional): validate every this many iterations
+            (default: once, at the end).
+        light_backbone (bool): ResNet-18 with narrow heads instead of
+            ResNet-50, for tests on two cores.
+    """
+    h, w = size
+    data_root = str(data_root).rstrip('/') + '/'
+    opts = {
+        'model.pretrained': None,
+        'model.data_preprocessor.size': (h, w),
+        'train_dataloader.batch_size': batch_size,
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': val_interval or iters,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': iters,
+        'log_processor.window_size': 1,
+        # RandomResize, RandomCrop of mmseg's cityscapes pipeline
+        'train_dataloader.dataset.pipeline.2.scale': (w, h),
+        'train_dataloader.dataset.pipeline.2.ratio_range': (1.0, 1.0),
+        'train_dataloader.dataset.pipeline.3.crop_size': (h, w),
+        'val_dataloader.dataset.pipeline.1.scale': (w, h),
+        'test_dataloader.dataset.pipeline.1.scale': (w, h),
+    }
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts[f'{loader}.num_workers'] = 0
+        opts[f'{loader}.persistent_workers'] = False
+        opts[f'{loader}.dataset.data_root'] = data_root
+    if light_backbone:
+        opts.update({
+            'model.backbone.depth': 18,
+            'model.decode_head.in_channels': 512,
+            'model.decode_head.channels': 64,
+            'model.auxiliary_head.in_channels': 256,
+            'model.auxiliary_head.channels': 32,
+        })
+    return opts
+
+
+def det_smoke_options(data_root, size=(128, 128), batch_size=2):
+    """Overrides for an mmdet COCO config (mmdet's coco_detection base).
+
+    One epoch: with N training images that is N / batch_size iterations.
+
+    Args:
+        data_root (str): output of ``make_synthetic.py --format coco``.
+        size (tuple): (H, W) the images are resized to (keeping the ratio).
+        batch_size (int): images per iteration.
+    """
+    h, w = size
+    data_root = str(data_root).rstrip('/') + '/'
+    val_ann = data_root + 'annotations/instances_val2017.json'
+    opts = {
+        'model.backbone.init_cfg': None,
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': 1,
+        'default_hooks.logger.interval': 1,
+        'log_processor.window_size': 1,
+        'train_dataloader.batch_size': batch_size,
+        'train_dataloader.dataset.pipeline.2.scale': (w, h),
+        'val_dataloader.dataset.pipeline.1.scale': (w, h),
+        'test_dataloader.dataset.pipeline.1.scale': (w, h),
+        'val_evaluator.ann_file': val_ann,
+        'test_evaluator.ann_file': val_ann,
+    }
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts[f'{loader}.num_workers'] = 0
+        opts[f'{loader}.persistent_workers'] = False
+        opts[f'{loader}.dataset.data_root'] = data_root
+    return opts
+
+
+def as_cli(options):
+    """``--cfg-options`` arguments for ``tools/train.py`` / ``tools/test.py``."""
+    return ['--cfg-options'] + _as_argv(options)

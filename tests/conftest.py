@@ -1,0 +1,43 @@
+"""Shared fixtures: small synthetic datasets in the real on-disk formats."""
+import json
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+os.environ.setdefault('OMP_NUM_THREADS', '2')
+
+
+@pytest.fixture(scope='session')
+def cityscapes_root(tmp_path_factory):
+    from mmattn.datasets import make_cityscapes
+    root = tmp_path_factory.mktemp('cityscapes')
+    make_cityscapes(str(root), num_train=4, num_val=2, size=(64, 128), seed=0,
+                    overwrite=True)
+    return str(root)
+
+
+@pytest.fixture(scope='session')
+def coco_root(tmp_path_factory):
+    from mmattn.datasets import make_coco
+    root = tmp_path_factory.mktemp('coco')
+    make_coco(str(root), num_train=4, num_val=2, size=(96, 96), seed=0,
+              overwrite=True)
+    return str(root)
+
+
+def read_scalars(work_dir):
+    """The per-iteration training scalars an mmengine run logged."""
+    records = []
+    for dirpath, _, files in os.walk(work_dir):
+        if 'scalars.json' in files:
+            with open(osp.join(dirpath, 'scalars.json')) as f:
+                records += [json.loads(line) for line in f if line.strip()]
+    return records
+
+
+def config_path(*parts):
+    return osp.join(ROOT, 'configs', *parts)

@@ -1,0 +1,63 @@
+"""Checkpoints load under weights_only=True; foreign pickles are refused."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner.checkpoint import _load_checkpoint
+
+import mmattn  # noqa: F401  (installs the allow-list)
+from mmattn.engine import UnsafeCheckpointError
+
+MARKER = None
+
+
+class _Payload:
+    """Pickles as a call that would create a file if it were executed."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+def test_message_hub_state_round_trips(tmp_path):
+    hub = MessageHub.get_instance('test_ckpt_round_trip')
+    hub.update_scalar('train/loss', 1.5)
+    hub.update_scalar('train/loss', np.float64(0.5))
+    hub.update_info('np_array', np.arange(3, dtype=np.int64))
+    hub.update_info('np_scalar', np.float32(2.0))
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save(dict(state_dict=dict(w=torch.ones(2)),
+                    message_hub=hub.state_dict()), path)
+    ckpt = _load_checkpoint(path, map_location='cpu')
+    scalars = ckpt['message_hub']['log_scalars']
+    assert isinstance(scalars['train/loss'], HistoryBuffer)
+    assert scalars['train/loss'].mean() == pytest.approx(1.0)
+    np.testing.assert_array_equal(ckpt['message_hub']['runtime_info']
+                                  ['np_array'], np.arange(3))
+    # statistics of a loaded buffer still work (restored, not pickled)
+    assert scalars['train/loss'].statistics('max') == pytest.approx(1.5)
+
+
+def test_foreign_object_is_refused_and_not_executed(tmp_path):
+    target = tmp_path / 'pwned'
+    path = str(tmp_path / 'evil.pth')
+    torch.save(dict(state_dict=dict(w=torch.ones(1)),
+                    meta=_Payload(str(target))), path)
+    assert not target.exists()
+    with pytest.raises(UnsafeCheckpointError) as info:
+        _load_checkpoint(path, map_location='cpu')
+    assert 'builtins.open' in str(info.value)
+    assert not target.exists()
+
+
+def test_allow_list_is_scoped_to_checkpoint_loading(tmp_path):
+    path = str(tmp_path / 'hb.pth')
+    torch.save(dict(buf=HistoryBuffer([1.0], [1])), path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)  # plain torch.load keeps torch's own allow-list
+    assert isinstance(_load_checkpoint(path)['buf'], HistoryBuffer)
