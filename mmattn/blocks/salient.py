@@ -1,0 +1,136 @@
+"""Salient-positions attention (SPANet).
+
+Paper: "Salient Positions based Attention Network for Image Classification",
+S. Fang, K. Li, Z. Li (arXiv:2106.04996). Reference code: likyoo/SPANet.
+
+Instead of every position attending to every other (non-local, O(P^2)), the
+block keeps the k positions whose embedded feature vectors have the largest
+squared L2 norm and builds a channel affinity from them, which then mixes the
+channels of every position. Cost is O(P*C' + k*C'^2 + P*C'^2).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+
+from ..ops import salient_select
+
+
+def _check_positive_int(name, value, allow_none=False):
+    if allow_none and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f'{name} must be a positive int{" or None" if allow_none else ""}'
+            f', got {value!r}')
+
+
+class SalientPositionAttention(nn.Module):
+    """Salient-positions attention block; keeps the input shape.
+
+    For x of shape (N, C, H, W): theta = conv1x1(x) and g = conv1x1(x), both
+    with ``inter_channels``. The k positions of theta with the largest squared
+    L2 norm give S (N, C', k); A = softmax(S @ S^T) over the last dim (N, C',
+    C'); y = A @ g(x) per position; out = x + W(y), where W is a 1x1 conv back
+    to C followed by a norm layer.
+
+    Args:
+        in_channels (int): channels C of the input.
+        inter_channels (int, optional): embedded channels C'. Defaults to
+            ``max(1, in_channels // 2)``.
+        k (int): number of salient positions. Defaults to 8. Ignored when
+            ``adaptive`` is True. Maps with fewer than k positions use all.
+        adaptive (bool): use ``k = max(1, H*W // reduction)`` of each input.
+        reduction (int): divisor of H*W for the adaptive k. Defaults to 16.
+        sub_sample (bool): max-pool g by 2 before aggregation and upsample
+            W(y) bilinearly (align_corners=True) back to H x W. Any H x W works:
+            the upsampling targets the input size, not a fixed factor.
+        norm_cfg (dict, optional): norm layer after W's conv (mmcv config).
+            None leaves W a bare conv.
+        zero_init (bool): start W's output at zero (norm weight, or the conv
+            when there is no norm), so the block is the identity at step 0.
+            The paper and reference code do not (BN weight 1): default False.
+
+    Shapes:
+        input (N, C, H, W) -> output (N, C, H, W). With
+        ``forward(x, return_attention=True)`` the output is
+        ``(out, dict(indices=(N, k) int64, affinity=(N, C', C') float32))``.
+
+    State-dict keys follow the reference (``theta``, ``g`` (``g.0`` with
+    sub-sampling), ``W.0``, ``W.1``); the reference's unused ``phi`` conv is
+    not built and its keys are ignored when loading.
+    """
+
+    _abbr_ = 'spa'
+
+    def __init__(self,
+                 in_channels,
+                 inter_channels=None,
+                 k=8,
+                 adaptive=False,
+                 reduction=16,
+                 sub_sample=False,
+                 norm_cfg=dict(type='BN'),
+                 zero_init=False):
+        super().__init__()
+        _check_positive_int('in_channels', in_channels)
+        _check_positive_int('inter_channels', inter_channels, allow_none=True)
+        _check_positive_int('k', k)
+        _check_positive_int('reduction', reduction)
+        self.in_channels = in_channels
+        self.inter_channels = inter_channels or max(1, in_channels // 2)
+        self.k = k
+        self.adaptive = bool(adaptive)
+        self.reduction = reduction
+        self.sub_sample = bool(sub_sample)
+
+        self.theta = nn.Conv2d(in_channels, self.inter_channels, 1)
+        g = nn.Conv2d(in_channels, self.inter_channels, 1)
+        self.g = nn.Sequential(g, nn.MaxPool2d(2)) if sub_sample else g
+        layers = [nn.Conv2d(self.inter_channels, in_channels, 1)]
+        if norm_cfg is not None:
+            layers.append(build_norm_layer(norm_cfg, in_channels)[1])
+        self.W = nn.Sequential(*layers)
+        if zero_init:
+            nn.init.zeros_(self.W[-1].weight)
+            nn.init.zeros_(self.W[-1].bias)
+        self._register_load_state_dict_pre_hook(self._drop_reference_phi)
+
+    @staticmethod
+    def _drop_reference_phi(state_dict, prefix, *args):
+        for key in [k for k in state_dict if k.startswith(prefix + 'phi.')]:
+            del state_dict[key]
+
+    def num_positions(self, height, width):
+        """The k used for an H x W input (the module is never changed)."""
+        if self.adaptive:
+            return max(1, height * width // self.reduction)
+        return self.k
+
+    def forward(self, x, return_attention=False):
+        if x.dim() != 4 or x.size(1) != self.in_channels:
+            raise ValueError(
+                f'x must have shape (N, {self.in_channels}, H, W), got '
+                f'{tuple(x.shape)}')
+        n, _, h, w = x.shape
+        if self.sub_sample and (h < 2 or w < 2):
+            raise ValueError(
+                f'sub_sample=True needs H, W >= 2, got x of shape '
+                f'{tuple(x.shape)}')
+        theta = self.theta(x)
+        selected, indices = salient_select(theta, self.num_positions(h, w))
+        # The C' x C' energies are sums of k products of unbounded features:
+        # softmax in float32 with autocast off keeps fp16/bf16 from overflow.
+        with torch.autocast(x.device.type, enabled=False):
+            s = selected.float()
+            affinity = torch.softmax(s @ s.transpose(1, 2), dim=-1)
+        g = self.g(x)
+        y = affinity.to(g.dtype) @ g.flatten(2)
+        y = self.W(y.view(n, self.inter_channels, *g.shape[2:]))
+        if self.sub_sample:
+            y = F.interpolate(
+                y, size=(h, w), mode='bilinear', align_corners=True)
+        out = x + y
+        if return_attention:
+            return out, dict(indices=indices, affinity=affinity)
+        return out

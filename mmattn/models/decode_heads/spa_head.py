@@ -1,0 +1,59 @@
+"""SPAHead: an mmseg decode head around :class:`SalientPositionAttention`."""
+import torch
+from mmseg.models.decode_heads.fcn_head import FCNHead
+
+from ...blocks import SalientPositionAttention
+from ...registry import MODELS
+
+
+@MODELS.register_module()
+class SPAHead(FCNHead):
+    """Salient-positions attention head, laid out like mmseg's context heads.
+
+    3x3 ConvModule (in_channels -> channels) -> SalientPositionAttention ->
+    3x3 ConvModule -> optional concat with the input and 3x3 ConvModule
+    (``concat_input``) -> dropout -> 1x1 classifier. This is mmseg's NLHead
+    with the non-local block swapped, so the two compare like for like.
+
+    Args:
+        inter_channels (int, optional): C' of the block (default channels//2).
+        k (int): salient positions. Defaults to 8.
+        adaptive (bool): adaptive k = max(1, H*W // reduction).
+        reduction (int): divisor of the adaptive k. Defaults to 16.
+        sub_sample (bool): sub-sample g by 2 inside the block.
+        zero_init (bool): start the block as the identity.
+        **kwargs: the arguments of mmseg's ``FCNHead`` / ``BaseDecodeHead``
+            (``in_channels``, ``channels``, ``num_classes``, ``concat_input``,
+            ``norm_cfg``, ...); ``num_convs`` is fixed to 2.
+
+    Shapes: inputs as any mmseg head (a tuple of multi-level features);
+    output logits (N, num_classes, H, W) at the selected level's size.
+    """
+
+    def __init__(self,
+                 inter_channels=None,
+                 k=8,
+                 adaptive=False,
+                 reduction=16,
+                 sub_sample=False,
+                 zero_init=False,
+                 **kwargs):
+        if kwargs.pop('num_convs', 2) != 2:
+            raise ValueError('SPAHead has num_convs=2 (conv, block, conv)')
+        super().__init__(num_convs=2, **kwargs)
+        self.spa_block = SalientPositionAttention(
+            self.channels,
+            inter_channels=inter_channels,
+            k=k,
+            adaptive=adaptive,
+            reduction=reduction,
+            sub_sample=sub_sample,
+            norm_cfg=self.norm_cfg,
+            zero_init=zero_init)
+
+    def forward(self, inputs):
+        x = self._transform_inputs(inputs)
+        output = self.convs[1](self.spa_block(self.convs[0](x)))
+        if self.concat_input:
+            output = self.conv_cat(torch.cat([x, output], dim=1))
+        return self.cls_seg(output)
