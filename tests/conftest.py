@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from mmattn.testing import reset_mmengine_singletons
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 os.environ.setdefault('OMP_NUM_THREADS', '2')
@@ -27,6 +29,13 @@ def coco_root(tmp_path_factory):
     make_coco(str(root), num_train=4, num_val=2, size=(96, 96), seed=0,
               overwrite=True)
     return str(root)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_mmengine_state():
+    reset_mmengine_singletons()
+    yield
+    reset_mmengine_singletons()
 
 
 def read_scalars(work_dir):

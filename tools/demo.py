@@ -37,10 +37,9 @@ def main(argv=None):
     args = parse_args(argv)
     import test as test_tool
     import train
-    from mmengine.registry import DefaultScope
-
     from mmattn.datasets import make_cityscapes, parse_size
-    from mmattn.testing import as_cli, seg_smoke_options
+    from mmattn.testing import (as_cli, reset_mmengine_singletons,
+                                seg_smoke_options)
 
     size = parse_size(args.size)
     if not osp.exists(osp.join(args.data, 'leftImg8bit')):
@@ -59,7 +58,7 @@ def main(argv=None):
     print(f'[demo] training {osp.basename(args.config)} for {args.iters} '
           'iterations (ResNet-18 backbone, CPU)')
     train.main([args.config, '--work-dir', args.out] + as_cli(opts))
-    DefaultScope._instance_dict.clear()
+    reset_mmengine_singletons()  # the test runner gets its own visualizer
     show_dir = osp.join(args.out, 'predictions')
     metrics = test_tool.main([
         args.config, osp.join(args.out, f'iter_{args.iters}.pth'),

@@ -17,6 +17,7 @@ defaults are left out of the pickle (``__setstate__`` restores them anyway) and
 only user-registered statistics are written.
 """
 import pickle
+import re
 
 import numpy as np
 import torch
@@ -29,6 +30,12 @@ try:  # numpy >= 2 moved its pickling helpers to numpy._core
 except ImportError:  # pragma: no cover - numpy 1.x
     from numpy.core import multiarray as _np_multiarray
 
+#: Numeric numpy dtypes; a pickled dtype is rebuilt as an instance of its
+#: own class (``numpy.dtypes.Float64DType``...), so each class is named.
+_NUMPY_DTYPE_CLASSES = sorted(
+    {type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDG'},
+    key=lambda cls: cls.__name__)
+
 #: Every non-torch global that mmengine/mmseg/mmdet runners write into a
 #: checkpoint: the message hub's HistoryBuffer and the numpy scalars, arrays
 #: and dtypes it and ``runtime_info`` hold (``bytes`` carries array buffers).
@@ -39,7 +46,7 @@ SAFE_GLOBALS = [
     _np_multiarray._reconstruct,
     _np_multiarray.scalar,
     bytes,
-]
+] + _NUMPY_DTYPE_CLASSES
 
 _DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
 
@@ -62,13 +69,23 @@ def _history_buffer_getstate(self):
     return state
 
 
-def _unsafe_globals(filename):
-    try:
-        names = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
-    except Exception:  # not a zip checkpoint, or unreadable: say less
-        return []
+def _offending_names(filename, err):
+    """Names of the pickled globals outside the allow-list."""
     allowed = {f'{g.__module__}.{g.__qualname__}' for g in SAFE_GLOBALS}
-    return [n for n in names if n not in allowed]
+    names = []
+    if isinstance(filename, str):
+        try:
+            names = [
+                n for n in torch.serialization.
+                get_unsafe_globals_in_checkpoint(filename) if n not in allowed
+            ]
+        except Exception:  # not a zip checkpoint: fall back to the message
+            names = []
+    if not names:  # torch's message names the global it stopped at
+        names = re.findall(r"GLOBAL ([\w.]+)|but got <class '([\w.]+)'>",
+                           str(err))
+        names = [a or b for a, b in names]
+    return names or ['(unnamed)']
 
 
 def _with_allow_list(loader):
@@ -79,9 +96,7 @@ def _with_allow_list(loader):
             try:
                 return loader(filename, map_location, *args, **kwargs)
             except pickle.UnpicklingError as err:
-                names = (_unsafe_globals(filename)
-                         if isinstance(filename, str) else [])
-                what = ', '.join(names) if names else str(err).splitlines()[-1]
+                what = ', '.join(_offending_names(filename, err))
                 raise UnsafeCheckpointError(
                     f'refusing to load checkpoint {filename!r}: it holds '
                     f'pickled object(s) {what}, which are not among the types '

@@ -1,26 +1,41 @@
 """Synchronised batch normalisation that also works on CPU process groups.
 
 ``torch.nn.SyncBatchNorm`` refuses CPU tensors as soon as a process group exists
-(its kernels are CUDA-only), so a SyncBN config cannot train under gloo. This
-subclass keeps the parameters, buffers and state-dict keys of
-``nn.SyncBatchNorm`` and, for CPU inputs in a group of several processes,
-computes the batch statistics with an autograd-aware all-reduce. The backward of
+(its kernels are CUDA-only), and DDP refuses CPU modules holding any
+``SyncBatchNorm`` instance, so a SyncBN config cannot train under gloo. This
+layer has the parameters, buffers and state-dict keys of ``nn.SyncBatchNorm``
+(it is a batch norm, not a subclass of SyncBatchNorm) and, for CPU inputs in a
+group of several processes, computes the batch statistics with an
+autograd-aware all-reduce. The backward of
 ``torch.distributed.nn.functional.all_reduce`` is itself an all-reduce, which is
 exactly the cross-process term of the batch-norm gradient, so no hand-written
-backward is needed. Every other case (CUDA, one process, eval) is left to
-``nn.SyncBatchNorm``.
+backward is needed. Without a process group (or in eval mode) it is a plain
+batch norm.
 """
 import torch
 import torch.distributed as dist
 import torch.nn as nn
 from torch.distributed.nn.functional import all_reduce
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
-class CPUSyncBatchNorm(nn.SyncBatchNorm):
-    """``nn.SyncBatchNorm`` whose synchronisation also runs on CPU (gloo).
+class CPUSyncBatchNorm(_BatchNorm):
+    """Synchronised batch norm for CPU process groups (gloo).
+
+    Args: those of ``nn.SyncBatchNorm`` (``num_features``, ``eps``,
+    ``momentum``, ``affine``, ``track_running_stats``, ``process_group``).
 
     Shapes: input ``(N, C, *)``, output the same.
     """
+
+    def __init__(self, *args, process_group=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.process_group = process_group
+
+    def _check_input_dim(self, x):
+        if x.dim() < 2:
+            raise ValueError(
+                f'expected at least 2D input (N, C, *), got {x.dim()}D input')
 
     def _needs_cpu_sync(self, x):
         return (x.device.type == 'cpu' and self.training
@@ -67,10 +82,12 @@ class CPUSyncBatchNorm(nn.SyncBatchNorm):
 def convert_to_cpu_sync_batchnorm(module):
     """Turn every ``nn.SyncBatchNorm`` of ``module`` into a ``CPUSyncBatchNorm``.
 
-    The class is swapped in place: parameters, buffers and state-dict keys are
-    those of the original layers, so checkpoints load unchanged.
+    The class is swapped in place (``nn.SyncBatchNorm`` keeps the same
+    attributes): parameters, buffers and state-dict keys are those of the
+    original layers, so checkpoints load unchanged.
     """
     for m in module.modules():
-        if type(m) is nn.SyncBatchNorm:
+        # isinstance: mmcv's 'SyncBN' is mmengine's thin subclass of it
+        if isinstance(m, nn.SyncBatchNorm):
             m.__class__ = CPUSyncBatchNorm
     return module

@@ -5,7 +5,6 @@ import os.path as osp
 import pytest
 from conftest import ROOT, read_scalars
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 from mmattn.testing import as_cli, det_smoke_options, seg_smoke_options
 
@@ -13,11 +12,6 @@ CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                          recursive=True) if '_base_' not in p)
 
-
-@pytest.fixture(autouse=True)
-def _clean_scope():
-    yield
-    DefaultScope._instance_dict.clear()
 
 
 def test_configs_exist():

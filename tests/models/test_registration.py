@@ -4,7 +4,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope, init_default_scope
+from mmengine.registry import init_default_scope
 
 import mmattn
 from mmattn.registry import MODELS as MMATTN_MODELS
@@ -24,11 +24,6 @@ def _with_custom_imports(cfg):
         'allow_failed_imports=False)\n')
     return Config.fromstring(text, file_format='.py')
 
-
-@pytest.fixture(autouse=True)
-def _clean_scope():
-    yield
-    DefaultScope._instance_dict.clear()
 
 
 def test_seg_plugin_and_head_under_mmseg_scope():

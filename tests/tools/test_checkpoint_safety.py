@@ -11,17 +11,20 @@ from mmengine.runner.checkpoint import _load_checkpoint
 import mmattn  # noqa: F401  (installs the allow-list)
 from mmattn.engine import UnsafeCheckpointError
 
-MARKER = None
+def touch_file(path):
+    """What the crafted checkpoint would run on load: leave a trace."""
+    with open(path, 'w') as f:
+        f.write('executed')
 
 
 class _Payload:
-    """Pickles as a call that would create a file if it were executed."""
+    """Pickles as a call of ``touch_file`` that runs when unpickled."""
 
     def __init__(self, path):
         self.path = path
 
     def __reduce__(self):
-        return (open, (self.path, 'w'))
+        return (touch_file, (self.path, ))
 
 
 def test_message_hub_state_round_trips(tmp_path):
@@ -49,9 +52,13 @@ def test_foreign_object_is_refused_and_not_executed(tmp_path):
     torch.save(dict(state_dict=dict(w=torch.ones(1)),
                     meta=_Payload(str(target))), path)
     assert not target.exists()
+    # the payload does run under an unrestricted load: the test can fail
+    torch.load(path, weights_only=False)
+    assert target.exists()
+    target.unlink()
     with pytest.raises(UnsafeCheckpointError) as info:
         _load_checkpoint(path, map_location='cpu')
-    assert 'builtins.open' in str(info.value)
+    assert 'touch_file' in str(info.value)  # the error names the object
     assert not target.exists()
 
 

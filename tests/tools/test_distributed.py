@@ -22,10 +22,12 @@ def _free_port():
 
 
 def _model():
+    from mmcv.cnn import build_norm_layer
     torch.manual_seed(0)
     return nn.Sequential(
         nn.Conv2d(3, 4, 3, padding=1), nn.SyncBatchNorm(4), nn.ReLU(),
-        nn.Conv2d(4, 2, 1), nn.SyncBatchNorm(2))
+        nn.Conv2d(4, 2, 1),
+        build_norm_layer(dict(type='SyncBN'), 2)[1])  # what configs build
 
 
 def _step(model, x, wrapper=None):

@@ -3,21 +3,17 @@ import os.path as osp
 
 import pytest
 from conftest import config_path, read_scalars
-from mmengine.registry import DefaultScope
 
-from mmattn.testing import as_cli, det_smoke_options, seg_smoke_options
+from mmattn.testing import (as_cli, det_smoke_options,
+                            reset_mmengine_singletons, seg_smoke_options)
 
 SPANET = config_path('spanet_r50_cityscapes.py')
 
 
-@pytest.fixture(autouse=True)
-def _clean_scope():
-    yield
-    DefaultScope._instance_dict.clear()
-
 
 def _train(argv):
     import train
+    reset_mmengine_singletons()  # each run as if in its own process
     train.main(argv)
 
 
@@ -49,7 +45,6 @@ def test_resume_reproduces_uninterrupted_losses(cityscapes_root, tmp_path):
                           'default_hooks.checkpoint.interval': 2})
     _train([SPANET, '--work-dir', part_dir] + as_cli(first))
     assert osp.exists(osp.join(part_dir, 'iter_2.pth'))
-    DefaultScope._instance_dict.clear()
     _train([SPANET, '--work-dir', part_dir, '--resume'] + as_cli(base))
 
     full, resumed = _losses(full_dir), _losses(part_dir)
@@ -69,7 +64,7 @@ def test_seg_smoke_train_and_evaluate(cityscapes_root, tmp_path, capsys):
     assert any('mIoU' in r for r in records)
 
     import test as test_tool
-    DefaultScope._instance_dict.clear()
+    reset_mmengine_singletons()
     show_dir = str(tmp_path / 'show')
     metrics = test_tool.main([
         SPANET, osp.join(work_dir, 'iter_2.pth'), '--work-dir', work_dir,
