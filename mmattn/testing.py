@@ -47,8 +47,9 @@ def seg_smoke_options(data_root, size=(128, 256), iters=2, batch_size=2,
         'train_dataloader.dataset.pipeline.2.ratio_range': (1.0, 1.0),
         'train_dataloader.dataset.pipeline.3.crop_size': (h, w),
         # PhotoMetricDistortion: a hue shift of 18 turns one marker colour
-        # into another and would change the class the image asks for
-        'train_dataloader.dataset.pipeline.5.hue_delta': 0,
+        # into another and would change the class the image asks for (its
+        # randint needs a positive bound, so 2, not 0)
+        'train_dataloader.dataset.pipeline.5.hue_delta': 2,
         'val_dataloader.dataset.pipeline.1.scale': (w, h),
         'test_dataloader.dataset.pipeline.1.scale': (w, h),
     }
