@@ -369,7 +369,9 @@ def _make_scene(rng, h, w):
     for _ in range(num_shapes - 2):
         kinds.append(str(rng.choice(['rectangle', 'triangle', 'ellipse'])))
 
-    r_min, r_max = max(3.0, short / 14), max(4.0, short / 7)
+    # Large enough to cover several cells of a stride-8 feature map, so that
+    # shapes are a real share of the pixels (about a tenth), not noise.
+    r_min, r_max = max(3.0, short / 9), max(4.0, short / 5)
     shapes = []
     for i, kind in enumerate(kinds):
         for attempt in range(300):
