@@ -38,6 +38,14 @@ def problems():
         import torch  # noqa: F401
     except ImportError as err:
         found.append(f'torch does not import: {err}')
+    try:  # mmattn never installs it; a mismatched build breaks mmengine
+        import torchvision  # noqa: F401
+    except ModuleNotFoundError:
+        pass
+    except Exception as err:
+        found.append('torchvision is installed but does not import '
+                     f'({err!r}); uninstall it or install the build that '
+                     'matches torch')
     try:
         import mmcv._ext  # noqa: F401
     except ImportError as err:
@@ -49,7 +57,8 @@ def problems():
                          f'not from {ROOT}')
     except Exception as err:  # any import failure means "not installed"
         found.append(f'mmattn does not import: {err!r}')
-    for name in ('pytest', 'onnx', 'onnxruntime', 'pycocotools', 'cv2'):
+    for name in ('pytest', 'onnx', 'onnxruntime', 'pycocotools', 'cv2',
+                 'pkg_resources'):  # mmengine resolves 'mmseg::' with it
         try:
             __import__(name)
         except Exception as err:

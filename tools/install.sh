@@ -51,13 +51,13 @@ fi
 
 STEP="torch"
 if "$PY" -c "import torch" 2>/dev/null; then
-  log "keeping the installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
+  log "keeping the installed torch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null)"
 else
   log "installing torch==$TORCH_PIN"
   pipq install "torch==$TORCH_PIN"
 fi
-TORCH_BUILD="$("$PY" -c 'import torch; print(torch.__version__)')"
-WITH_CUDA="$("$PY" -c 'import torch; print(int(torch.version.cuda is not None))')"
+TORCH_BUILD="$("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null)"
+WITH_CUDA="$("$PY" -c 'import torch; print(int(torch.version.cuda is not None))' 2>/dev/null)"
 
 STEP="runtime dependencies"
 log "installing runtime and test dependencies"

@@ -82,3 +82,25 @@ def test_det_smoke_train_and_evaluate(coco_root, tmp_path):
     records = read_scalars(work_dir)
     assert len([r for r in records if 'loss' in r]) == 2
     assert any('coco/bbox_mAP' in r for r in records)
+
+
+def test_amp_flag_trains_with_cpu_autocast(cityscapes_root, tmp_path):
+    import torch
+    work_dir = str(tmp_path / 'amp')
+    opts = seg_smoke_options(cityscapes_root, size=(64, 128), iters=1,
+                             batch_size=1)
+    opts['train_cfg.val_interval'] = 100
+    _train([SPANET, '--work-dir', work_dir, '--amp'] + as_cli(opts))
+    dumped = open(osp.join(work_dir, 'spanet_r50_cityscapes.py')).read()
+    expected = ('AmpOptimWrapper' if torch.cuda.is_available() else
+                'mmattn.CPUAutocastOptimWrapper')
+    assert expected in dumped
+    losses = _losses(work_dir)
+    assert list(losses) == [1] and losses[1] == losses[1]  # ran, not NaN
+
+
+def test_train_tool_rejects_a_config_without_scope(tmp_path):
+    cfg = tmp_path / 'noscope.py'
+    cfg.write_text('model = dict(type="EncoderDecoder")\n')
+    with pytest.raises(ValueError, match='default_scope'):
+        _train([str(cfg), '--work-dir', str(tmp_path)])
