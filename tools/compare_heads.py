@@ -40,8 +40,8 @@ def main(argv=None):
         metrics = train_and_evaluate(config, args.data,
                                      osp.join(args.out, name), size,
                                      args.iters, lr=args.lr, seed=args.seed)
-        results[name] = dict(mIoU=metrics['mIoU'], aAcc=metrics['aAcc'],
-                             mAcc=metrics['mAcc'])
+        results[name] = {k: float(metrics[k]) for k in ('mIoU', 'mAcc',
+                                                          'aAcc')}
     print(f'\nsynthetic long-range Cityscapes, 64x128, ResNet-18-D8, '
           f'{args.iters} iterations, lr {args.lr}, seed {args.seed}')
     print('| head | mIoU | mAcc | aAcc |\n|---|---:|---:|---:|')

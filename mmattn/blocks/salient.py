@@ -107,6 +107,19 @@ class SalientPositionAttention(nn.Module):
             return max(1, height * width // self.reduction)
         return self.k
 
+    def _g_conv(self):
+        return self.g[0] if self.sub_sample else self.g
+
+    def _project(self, x):
+        """theta(x) and g(x) from one GEMM over x (the 1x1 convs share it)."""
+        g_conv = self._g_conv()
+        both = F.conv2d(x, torch.cat([self.theta.weight, g_conv.weight]),
+                        torch.cat([self.theta.bias, g_conv.bias]))
+        theta, g = both.split(self.inter_channels, dim=1)
+        if self.sub_sample:
+            g = self.g[1](g)
+        return theta, g
+
     def forward(self, x, return_attention=False):
         if x.dim() != 4 or x.size(1) != self.in_channels:
             raise ValueError(
@@ -117,16 +130,24 @@ class SalientPositionAttention(nn.Module):
             raise ValueError(
                 f'sub_sample=True needs H, W >= 2, got x of shape '
                 f'{tuple(x.shape)}')
-        theta = self.theta(x)
+        theta, g = self._project(x)
         selected, indices = salient_select(theta, self.num_positions(h, w))
         # The C' x C' energies are sums of k products of unbounded features:
         # softmax in float32 with autocast off keeps fp16/bf16 from overflow.
         with torch.autocast(x.device.type, enabled=False):
             s = selected.float()
             affinity = torch.softmax(s @ s.transpose(1, 2), dim=-1)
-        g = self.g(x)
-        y = affinity.to(g.dtype) @ g.flatten(2)
-        y = self.W(y.view(n, self.inter_channels, *g.shape[2:]))
+        # W's 1x1 conv applied to A @ g equals (W A) @ g: folding W into the
+        # C' x C' affinity skips the C' x C' x P product and its output.
+        conv = self.W[0]
+        weight = conv.weight.flatten(1)  # (C, C')
+        mixing = weight @ affinity.to(weight.dtype)  # (N, C, C')
+        flat_g = g.flatten(2)
+        y = torch.baddbmm(conv.bias.view(1, -1, 1).to(flat_g.dtype),
+                          mixing.to(flat_g.dtype), flat_g)
+        y = y.view(n, self.in_channels, *g.shape[2:])
+        if len(self.W) > 1:
+            y = self.W[1](y)
         if self.sub_sample:
             y = F.interpolate(
                 y, size=(h, w), mode='bilinear', align_corners=True)

@@ -67,8 +67,12 @@ def test_gradients_match_and_reach_every_parameter():
     reference_forward(block, x2).square().sum().backward()
     torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-5)
     for name, p in block.named_parameters():
-        assert grads[name].abs().sum() > 0, name
-        torch.testing.assert_close(grads[name], p.grad, rtol=1e-5, atol=1e-5)
+        assert grads[name] is not None, name  # DDP needs every one used
+        # W.0.bias feeds a BatchNorm, so its true gradient is 0: compare
+        # against the scale of the block's gradients, not each tensor's own
+        scale = max(g.abs().max().item() for g in grads.values())
+        torch.testing.assert_close(grads[name], p.grad, rtol=1e-5,
+                                   atol=1e-6 * scale, msg=name)
 
 
 def test_loads_reference_state_dict_and_ignores_phi():

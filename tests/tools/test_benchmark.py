@@ -404,8 +404,9 @@ def test_spa_block_case_counts_the_salient_matmuls():
     module = spa.make_module().eval()
     by_op = flops_by_op(make_step(module, (spa.make_inputs(), ), FORWARD))
     cp, k, p = c // 2, 8, h * w
-    # S @ S^T (C' x k x C') and A @ g (C' x C' x P), 2 FLOPs per multiply-add
-    expected_bmm = 2 * n * (cp * k * cp + cp * cp * p)
+    # S @ S^T (C' x k x C'), W @ A (C x C' x C') and (W A) @ g (C x C' x P),
+    # 2 FLOPs per multiply-add
+    expected_bmm = 2 * n * (cp * k * cp + c * cp * cp + c * cp * p)
     matmul = sum(v for op, v in by_op.items()
-                 if op.split('.')[-1] in ('bmm', 'mm', 'matmul'))
+                 if op.split('.')[-1] in ('bmm', 'mm', 'matmul', 'baddbmm'))
     assert matmul == expected_bmm
