@@ -6,6 +6,7 @@ Used by tools/install.sh to recognise a warm environment, and useful by hand:
 import argparse
 import os.path as osp
 import sys
+import warnings
 from importlib import metadata
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -60,7 +61,9 @@ def problems():
     for name in ('pytest', 'onnx', 'onnxruntime', 'pycocotools', 'cv2',
                  'pkg_resources'):  # mmengine resolves 'mmseg::' with it
         try:
-            __import__(name)
+            with warnings.catch_warnings():  # pkg_resources warns on import
+                warnings.simplefilter('ignore')
+                __import__(name)
         except Exception as err:
             found.append(f'{name} does not import: {err!r}')
     return found

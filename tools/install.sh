@@ -97,7 +97,8 @@ else
         log "mmcv build: $(grep -o '\[[0-9]*/[0-9]*\]' "$BUILD_LOG" 2>/dev/null | tail -n 1) compiled"
       done ) &
     PROGRESS=$!
-    if ! PYTHONPATH="$BUILD_DEPS" MMCV_WITH_OPS=1 FORCE_CUDA=$FORCE_CUDA MAX_JOBS="${MAX_JOBS:-2}" \
+    # ninja (on PATH) lets torch's extension builder compile MAX_JOBS at once.
+    if ! PATH="$BUILD_DEPS/bin:$PATH" PYTHONPATH="$BUILD_DEPS" MMCV_WITH_OPS=1 FORCE_CUDA=$FORCE_CUDA MAX_JOBS="${MAX_JOBS:-2}" \
         "${PIP[@]}" wheel -v --no-deps --no-build-isolation --no-binary mmcv "mmcv==$MMCV_PIN" \
         -w "$CACHE" > "$BUILD_LOG" 2>&1; then
       kill "$PROGRESS" 2>/dev/null || true
