@@ -1,1 +1,4 @@
 """Necks that place mmattn blocks on levels of a feature pyramid."""
+from .attention_neck import AttentionNeck
+
+__all__ = ['AttentionNeck']
