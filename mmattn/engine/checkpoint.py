@@ -102,9 +102,10 @@ def _with_allow_list(loader):
                     f'pickled object(s) {what}, which are not among the types '
                     'mmengine/mmseg/mmdet checkpoints contain (tensors, '
                     'containers, HistoryBuffer, numpy scalars and arrays). '
-                    'Nothing in it was executed. Load it with '
-                    'torch.load(weights_only=False) only if you trust its '
-                    'source.') from None
+                    'Nothing in it was executed. If you trust its source, '
+                    'rewrite it with `python tools/convert_checkpoint.py '
+                    'IN OUT --trust` (checkpoints of mmengine runs without '
+                    'mmattn carry builtins.getattr).') from None
 
     load.__name__ = loader.__name__
     load.__doc__ = loader.__doc__

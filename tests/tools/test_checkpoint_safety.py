@@ -68,3 +68,37 @@ def test_allow_list_is_scoped_to_checkpoint_loading(tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path)  # plain torch.load keeps torch's own allow-list
     assert isinstance(_load_checkpoint(path)['buf'], HistoryBuffer)
+
+
+def _stock_mmengine_checkpoint(path):
+    """What mmengine writes without mmattn: its HistoryBuffer.__getstate__
+    pickles the statistics table through builtins.getattr."""
+    buf = HistoryBuffer([1.0, 3.0], [1, 1])
+    state = dict(buf.__dict__)
+    state['statistics_methods'] = dict(HistoryBuffer._statistics_methods)
+
+    class _Legacy:
+
+        def __reduce__(self):
+            return (HistoryBuffer, (), state)
+
+    torch.save(dict(state_dict=dict(w=torch.ones(2)),
+                    meta=dict(iter=3),
+                    message_hub=dict(log_scalars={'loss': _Legacy()})), path)
+
+
+def test_stock_mmengine_checkpoint_is_refused_then_converted(tmp_path):
+    import convert_checkpoint
+    src, dst = str(tmp_path / 'stock.pth'), str(tmp_path / 'clean.pth')
+    _stock_mmengine_checkpoint(src)
+    with pytest.raises(UnsafeCheckpointError, match='builtins.getattr'):
+        _load_checkpoint(src)
+    with pytest.raises(SystemExit):  # refuses without an explicit --trust
+        convert_checkpoint.main([src, dst])
+    convert_checkpoint.main([src, dst, '--trust'])
+    ckpt = _load_checkpoint(dst)
+    buf = ckpt['message_hub']['log_scalars']['loss']
+    assert buf.mean() == pytest.approx(2.0)
+    torch.testing.assert_close(ckpt['state_dict']['w'], torch.ones(2))
+    convert_checkpoint.main([src, dst, '--trust', '--weights-only'])
+    assert sorted(_load_checkpoint(dst)) == ['meta', 'state_dict']
