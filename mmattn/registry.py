@@ -8,6 +8,7 @@ mmattn is the default scope. Because the registries are siblings of mmseg's and
 mmdet's, not parents, an mmattn class can never shadow an upstream name: an
 unprefixed ``type='DAHead'`` in an mmseg config still builds mmseg's head.
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
@@ -26,4 +27,9 @@ MODEL_WRAPPERS = Registry(
 #: Optimizer wrappers (bf16 autocast on CPU for ``--amp``).
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmattn',
+    locations=['mmattn.engine'])
+
+#: Training hooks (the SPEM auxiliary loss).
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, scope='mmattn',
     locations=['mmattn.engine'])

@@ -3,6 +3,13 @@
 Every block takes ``(N, C, H, W)`` and says whether it keeps the shape; none
 imports mmseg or mmdet, so they work outside OpenMMLab too.
 """
+from .cbam import CBAM
+from .eca import EfficientChannelAttention, eca_kernel_size
 from .salient import SalientPositionAttention
+from .se import SqueezeExcitation
+from .spe import SelfAdaptivePoolingAttention
 
-__all__ = ['SalientPositionAttention']
+__all__ = [
+    'CBAM', 'EfficientChannelAttention', 'SalientPositionAttention',
+    'SqueezeExcitation', 'SelfAdaptivePoolingAttention', 'eca_kernel_size'
+]

@@ -14,15 +14,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
 from ..ops import salient_select
-
-
-def _check_positive_int(name, value, allow_none=False):
-    if allow_none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f'{name} must be a positive int{" or None" if allow_none else ""}'
-            f', got {value!r}')
+from ._helpers import _check_positive_int
 
 
 class SalientPositionAttention(nn.Module):

@@ -5,10 +5,13 @@ from ``_abbr_``; the blocks take ``in_channels`` first and carry ``_abbr_``, so
 registering the block classes themselves is all a plugin needs. The same
 registration lets heads and necks build them by name.
 """
-from ..blocks import SalientPositionAttention
+from ..blocks import (CBAM, EfficientChannelAttention,
+                      SalientPositionAttention, SelfAdaptivePoolingAttention,
+                      SqueezeExcitation)
 from ..registry import MODELS
 
-PLUGIN_BLOCKS = (SalientPositionAttention, )
+PLUGIN_BLOCKS = (SalientPositionAttention, SqueezeExcitation,
+                 EfficientChannelAttention, CBAM, SelfAdaptivePoolingAttention)
 
 for _block in PLUGIN_BLOCKS:
     MODELS.register_module(module=_block)

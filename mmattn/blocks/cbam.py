@@ -1,0 +1,111 @@
+"""Convolutional Block Attention Module (CBAM).
+
+Paper: "CBAM: Convolutional Block Attention Module", S. Woo, J. Park,
+J.-Y. Lee, I. S. Kweon, ECCV 2018 (arXiv:1807.06521). Reference code:
+Jongchan/attention-module.
+"""
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_norm_layer
+
+from ._helpers import (ChannelMLP, _check_odd_kernel, check_input,
+                       global_avg_pool, global_max_pool, reduced_channels)
+
+
+class CBAM(nn.Module):
+    """CBAM: a channel gate, then a spatial gate; keeps the input shape.
+
+    Channel gate: a = sigmoid(MLP(GAP(x)) + MLP(GMP(x))), one MLP (1x1 convs
+    with bias, ReLU, C -> C // r -> C) shared by both poolings; x' = x * a.
+    Spatial gate: m = [max_c(x'), mean_c(x')] (N, 2, H, W), max first as in
+    the authors' code; s = sigmoid(norm(conv_kxk(m))) with a 2 -> 1 conv,
+    padding (k - 1) // 2, no bias; out = x' * s.
+
+    Deviations of timm's ``CbamModule`` that this block does not share: no
+    MLP bias, [mean, max] order, BN momentum 0.1, no zero init.
+
+    Args:
+        in_channels (int): channels C of the input.
+        reduction (int): MLP reduction ratio r, 1 <= r <= C. Defaults to 16.
+        spatial_kernel (int): odd kernel size of the spatial conv.
+            Defaults to 7.
+        norm_cfg (dict, optional): norm after the spatial conv (mmcv config,
+            one channel). Defaults to BN with momentum 0.01 (the authors'
+            PyTorch value). None leaves the spatial conv bare.
+        zero_init_spatial_norm (bool): start the spatial norm's weight and
+            bias at 0 (with ``norm_cfg=None``: the conv weight), so the
+            spatial gate starts as sigmoid(0) = 0.5 everywhere. This is what
+            the authors' ResNet init does. Defaults to True.
+
+    Shapes:
+        input (N, C, H, W) -> output (N, C, H, W); any H, W >= 1.
+
+    Init: PyTorch's default for the convs. :meth:`init_weights` re-applies
+    the zero init, so that a backbone whose ``init_cfg`` sets every BN weight
+    to 1 (mmseg/mmdet ResNet) still starts the spatial gate at 0.5: mmengine
+    calls a child's ``init_weights`` after the parent's ``init_cfg`` (and
+    before a ``Pretrained`` checkpoint, which therefore wins).
+
+    State-dict keys: ``mlp.fc1.*``, ``mlp.fc2.*``, ``spatial_conv.weight``,
+    ``spatial_norm.*``.
+    """
+
+    _abbr_ = 'cbam'
+
+    def __init__(self,
+                 in_channels,
+                 reduction=16,
+                 spatial_kernel=7,
+                 norm_cfg=dict(type='BN', momentum=0.01),
+                 zero_init_spatial_norm=True):
+        super().__init__()
+        self.in_channels = in_channels
+        self.reduction = reduction
+        self.hidden_channels = reduced_channels(in_channels, reduction)
+        _check_odd_kernel('spatial_kernel', spatial_kernel)
+        self.spatial_kernel = spatial_kernel
+        self.zero_init_spatial_norm = bool(zero_init_spatial_norm)
+
+        self.mlp = ChannelMLP(in_channels, self.hidden_channels,
+                              dict(type='ReLU'))
+        self.spatial_conv = nn.Conv2d(
+            2, 1, spatial_kernel, padding=(spatial_kernel - 1) // 2,
+            bias=False)
+        self.spatial_norm = (None if norm_cfg is None else
+                             build_norm_layer(norm_cfg, 1)[1])
+        self.init_weights()
+
+    def init_weights(self):
+        """Zero the spatial gate's last affine layer (see the class doc)."""
+        if not self.zero_init_spatial_norm:
+            return
+        with torch.no_grad():
+            if self.spatial_norm is None:
+                self.spatial_conv.weight.zero_()
+            else:
+                for name in ('weight', 'bias'):
+                    param = getattr(self.spatial_norm, name, None)
+                    if param is not None:
+                        param.zero_()
+
+    def channel_gate(self, x):
+        """Sigmoid channel weights (N, C, 1, 1) of x."""
+        n = x.size(0)
+        # one MLP call on both pooled vectors stacked along the batch
+        pooled = torch.cat([global_avg_pool(x), global_max_pool(x)])
+        avg, mx = self.mlp(pooled).split(n)
+        return (avg + mx).sigmoid()
+
+    def spatial_gate(self, x):
+        """Sigmoid spatial weights (N, 1, H, W) of x."""
+        pooled = torch.cat([x.amax(dim=1, keepdim=True),
+                            x.mean(dim=1, keepdim=True)], dim=1)
+        y = self.spatial_conv(pooled)
+        if self.spatial_norm is not None:
+            y = self.spatial_norm(y)
+        return y.sigmoid()
+
+    def forward(self, x):
+        check_input(x, self.in_channels)
+        x = x * self.channel_gate(x)
+        return x * self.spatial_gate(x)

@@ -1,0 +1,62 @@
+"""Squeeze-and-Excitation (SE).
+
+Paper: "Squeeze-and-Excitation Networks", J. Hu, L. Shen, G. Sun, CVPR 2018
+(arXiv:1709.01507).
+"""
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer
+
+from ._helpers import (ChannelMLP, check_input, global_avg_pool,
+                       reduced_channels)
+
+
+class SqueezeExcitation(nn.Module):
+    """Squeeze-and-Excitation channel gate; keeps the input shape.
+
+    s = GAP(x) (N, C, 1, 1); a = gate(fc2(act(fc1(s)))); out = x * a, where
+    fc1 (C -> C_r) and fc2 (C_r -> C) are 1x1 convs with bias (fully connected
+    layers on the pooled vector).
+
+    Hidden width ``C_r = max(min_channels, in_channels // reduction)``, the
+    paper's rule (4 for C=64, r=16), also torchvision's and mmdet/mmseg
+    ``SELayer``'s. timm's ``SEModule`` and mmpretrain's ``SELayer`` round it
+    to a multiple of 8 instead (8 for C=64), so their checkpoints do not load
+    into this block with the default arguments.
+
+    Args:
+        in_channels (int): channels C of the input.
+        reduction (int): reduction ratio r, 1 <= r <= C. Defaults to 16.
+        min_channels (int): lower bound of the hidden width. Defaults to 1.
+        act_cfg (dict): activation after fc1 (mmcv config). Defaults to ReLU.
+        gate_cfg (dict): activation making the gate (mmcv config). Defaults
+            to Sigmoid; ``dict(type='HSigmoid')`` gives MobileNetV3's SE.
+
+    Shapes:
+        input (N, C, H, W) -> output (N, C, H, W); any H, W >= 1.
+
+    Init: PyTorch's default for the two convs (a backbone's own
+    ``init_cfg``, e.g. mmseg ResNet's Kaiming for ``Conv2d``, overrides it);
+    the paper prescribes none.
+
+    State-dict keys: ``mlp.fc1.*``, ``mlp.fc2.*``.
+    """
+
+    _abbr_ = 'se'
+
+    def __init__(self,
+                 in_channels,
+                 reduction=16,
+                 min_channels=1,
+                 act_cfg=dict(type='ReLU'),
+                 gate_cfg=dict(type='Sigmoid')):
+        super().__init__()
+        self.in_channels = in_channels
+        self.reduction = reduction
+        self.hidden_channels = reduced_channels(in_channels, reduction,
+                                                min_channels)
+        self.mlp = ChannelMLP(in_channels, self.hidden_channels, act_cfg)
+        self.gate = build_activation_layer(gate_cfg)
+
+    def forward(self, x):
+        check_input(x, self.in_channels)
+        return x * self.gate(self.mlp(global_avg_pool(x)))
