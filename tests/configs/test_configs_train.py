@@ -8,14 +8,29 @@ from mmengine.config import Config
 
 from mmattn.testing import as_cli, det_smoke_options, seg_smoke_options
 
-CONFIGS = sorted(
+ALL_CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                          recursive=True) if '_base_' not in p)
 
 
+def _alias_target(path):
+    """The config a short-name config only renames, else None."""
+    lines = [line for line in open(path).read().splitlines()
+             if line.strip() and not line.lstrip().startswith('#')]
+    if len(lines) == 1 and lines[0].startswith('_base_ = '):
+        return osp.normpath(
+            osp.join(osp.dirname(path), lines[0].split('=', 1)[1].strip()
+                     .strip('\'"')))
+    return None
+
+
+ALIASES = [p for p in ALL_CONFIGS if _alias_target(p)]
+CONFIGS = [p for p in ALL_CONFIGS if not _alias_target(p)]
+
+
 
 def test_configs_exist():
-    names = {osp.relpath(p, osp.join(ROOT, 'configs')) for p in CONFIGS}
+    names = {osp.relpath(p, osp.join(ROOT, 'configs')) for p in ALL_CONFIGS}
     for required in [
             'spanet_r50_cityscapes.py',
             'spanet_faster-rcnn_r50_fpn_1x_coco.py',
@@ -23,9 +38,20 @@ def test_configs_exist():
             'spanet/spanet_r50-d8_4xb2-80k_cityscapes-769x769.py',
             'spanet/spanet_r101-d8_4xb2-80k_cityscapes-512x1024.py',
             'spanet/spanet_r101-d8_4xb2-80k_cityscapes-769x769.py',
-            'spanet/faster-rcnn_r50-spanet_fpn_1x_coco.py'
-    ]:
+            'spanet/faster-rcnn_r50-spanet_fpn_1x_coco.py',
+    ] + [f'{b}_r50_cityscapes.py' for b in ('se', 'eca', 'cbam', 'spenet')
+         ] + [f'{b}_faster-rcnn_r50_fpn_1x_coco.py'
+              for b in ('se', 'eca', 'cbam', 'spenet')]:
         assert required in names
+
+
+@pytest.mark.parametrize(
+    'path', ALIASES, ids=[osp.relpath(p, ROOT) for p in ALIASES])
+def test_short_name_is_the_full_config(path):
+    target = _alias_target(path)
+    assert osp.exists(target)
+    assert Config.fromfile(path).pretty_text == \
+        Config.fromfile(target).pretty_text
 
 
 @pytest.mark.parametrize(
@@ -45,5 +71,8 @@ def test_config_trains_one_iteration(path, cityscapes_root, coco_root,
         opts['train_cfg.val_interval'] = 100
         expected = 1
     train.main([path, '--work-dir', str(tmp_path)] + as_cli(opts))
-    losses = [r['loss'] for r in read_scalars(str(tmp_path)) if 'loss' in r]
-    assert len(losses) == expected
+    records = [r for r in read_scalars(str(tmp_path)) if 'loss' in r]
+    assert len(records) == expected
+    if any(h['type'] == 'mmattn.SPEPenaltyHook'
+           for h in cfg.get('custom_hooks', [])):
+        assert records[0]['loss_spe'] > 0  # the auxiliary term is trained

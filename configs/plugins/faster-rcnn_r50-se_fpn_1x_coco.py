@@ -1,0 +1,11 @@
+# Faster R-CNN R50-FPN 1x COCO with Squeeze-and-Excitation
+# after conv3 of every bottleneck (before the residual add), as in the paper.
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(plugins=[
+        dict(
+            cfg=dict(type='mmattn.SqueezeExcitation', reduction=16),
+            stages=(True, True, True, True),
+            position='after_conv3')
+    ]))
