@@ -249,10 +249,12 @@ def salient_select(x: Tensor, k: int) -> Tuple[Tensor, Tensor]:
     return _salient_select_op(x, min(int(k), x.shape[2]))
 
 
-def _salient_select_onnx(x, k: int):
+def _salient_select_onnx(x, k):
     """ONNX translation of ``mmattn::salient_select`` (onnxscript, traced).
 
     TopK's spec breaks ties by the lower index, the same rule as the op.
+    ``k`` is an int, or a symbolic scalar when the number of positions is
+    dynamic (``min(k, H * W)`` of the block is then computed in the graph).
     """
     # Imported here: onnxscript is only needed while exporting, and the ops
     # layer must import nothing beyond torch.
@@ -266,13 +268,17 @@ def _salient_select_onnx(x, k: int):
         xs = op.Cast(x, to=ir.DataType.FLOAT)
     saliency = op.ReduceSumSquare(xs, op.Constant(value_ints=[1]),
                                   keepdims=0)
-    _, indices = op.TopK(saliency, op.Constant(value_ints=[k]), axis=1,
-                         largest=1, sorted=1)
+    if isinstance(k, int):
+        k = op.Constant(value_ints=[k])
+    else:  # TopK and Concat take K as a 1-element int64 tensor
+        k = op.Reshape(op.Cast(k, to=ir.DataType.INT64),
+                       op.Constant(value_ints=[1]))
+    _, indices = op.TopK(saliency, k, axis=1, largest=1, sorted=1)
     shape = op.Shape(x)
     gather_shape = op.Concat(
         op.Slice(shape, op.Constant(value_ints=[0]),
                  op.Constant(value_ints=[2])),
-        op.Constant(value_ints=[k]),
+        k,
         axis=0)
     index = op.Expand(op.Unsqueeze(indices, op.Constant(value_ints=[1])),
                       gather_shape)

@@ -149,3 +149,30 @@ def test_compile_fullgraph():
     x = torch.randn(2, 8, 6, 7)
     compiled = torch.compile(block, fullgraph=True, backend='aot_eager')
     torch.testing.assert_close(compiled(x), block(x))
+
+
+def test_onnx_export_with_dynamic_size(tmp_path):
+    import warnings
+
+    import onnxruntime as ort
+
+    from mmattn.ops.salient import onnx_translation_table
+    torch.manual_seed(0)
+    block = SalientPositionAttention(16, k=4).eval()
+    path = str(tmp_path / 'spa.onnx')
+    dims = {2: torch.export.Dim('h', min=1, max=512),
+            3: torch.export.Dim('w', min=2, max=512)}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(block, (torch.randn(1, 16, 9, 13), ), path,
+                          dynamo=True, dynamic_shapes=(dims, ),
+                          custom_translation_table=onnx_translation_table())
+    session = ort.InferenceSession(path)
+    name = session.get_inputs()[0].name
+    # 1x3 has fewer positions than k: min(k, H*W) is computed in the graph
+    for shape in [(1, 16, 9, 13), (1, 16, 20, 6), (1, 16, 1, 3)]:
+        x = torch.randn(*shape)
+        out = session.run(None, {name: x.numpy()})[0]
+        with torch.no_grad():
+            torch.testing.assert_close(torch.from_numpy(out), block(x),
+                                       rtol=1e-4, atol=1e-4)
