@@ -1,5 +1,5 @@
-"""Registered adapters: plugins, decode heads and necks built from blocks.
+"""Registered adapters: plugins, backbones, decode heads and necks.
 
 Importing this package registers them in :data:`mmattn.registry.MODELS`.
 """
-from . import decode_heads, necks, plugins  # noqa: F401
+from . import backbones, decode_heads, necks, plugins  # noqa: F401

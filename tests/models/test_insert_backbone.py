@@ -1,0 +1,181 @@
+"""BackboneWithBlocks: blocks after named submodules of any backbone."""
+import copy
+import logging
+
+import pytest
+import torch
+from mmengine.logging import MMLogger
+from mmengine.registry import MODELS, init_default_scope
+
+import mmattn  # noqa: F401
+from mmattn.blocks import EfficientChannelAttention, SqueezeExcitation
+from mmattn.models.backbones import InsertedBlocks
+
+R18 = dict(type='ResNetV1c', depth=18, out_indices=(0, 1, 2, 3))
+SE = dict(type='mmattn.SqueezeExcitation', reduction=16)
+ECA = dict(type='mmattn.EfficientChannelAttention')
+INSERT = [dict(after='layer2.1', block=SE),
+          dict(after='layer3.0', block=SE),
+          dict(after='layer3.0', block=ECA)]
+
+
+def _build(backbone=R18, insert=INSERT, scope='mmseg', **kwargs):
+    init_default_scope(scope)
+    return MODELS.build(dict(type='mmattn.BackboneWithBlocks',
+                             backbone=backbone, insert=insert, **kwargs))
+
+
+def _plain_keys(model):
+    return {k: v for k, v in model.state_dict().items()
+            if not k.startswith('inserted.')}
+
+
+class _Lines(logging.Handler):
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines += record.getMessage().splitlines()
+
+
+def test_resnet18_basic_blocks_several_blocks_per_point():
+    torch.manual_seed(0)
+    model = _build()
+    init_default_scope('mmseg')
+    plain = MODELS.build(R18)
+    model.eval()  # mmseg's ResNet.train() returns None: no chaining
+    plain.eval()
+    # the backbone keeps its class and every key; only inserted.* is new
+    assert type(model) is type(plain)
+    assert isinstance(model.inserted, InsertedBlocks)
+    assert set(_plain_keys(model)) == set(plain.state_dict())
+    assert model.inserted.points == {'layer2_1__0': 'layer2.1',
+                                     'layer3_0__0': 'layer3.0',
+                                     'layer3_0__1': 'layer3.0'}
+    se2, se3, eca3 = (model.inserted[k] for k in model.inserted.points)
+    assert isinstance(se2, SqueezeExcitation) and se2.in_channels == 128
+    assert isinstance(se3, SqueezeExcitation) and se3.in_channels == 256
+    assert isinstance(eca3, EfficientChannelAttention)
+    assert eca3.conv.kernel_size == (5, )  # ECA's k for C=256
+    assert plain.load_state_dict(_plain_keys(model), strict=True)
+
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        outs = model(x)
+        # the same network written out by hand
+        h = plain.maxpool(plain.stem(x))
+        c1 = plain.layer1(h)
+        c2 = se2(plain.layer2(c1))
+        c3 = plain.layer3[1](eca3(se3(plain.layer3[0](c2))))
+        c4 = plain.layer4(c3)
+        ref_plain = plain(x)
+    for out, ref in zip(outs, (c1, c2, c3, c4)):
+        torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(outs[0], ref_plain[0])
+    assert not torch.allclose(outs[1], ref_plain[1])
+
+    # a deep copy (EMA) runs its own blocks, not the original's
+    twin = copy.deepcopy(model)
+    twin.eval()
+    with torch.no_grad():
+        twin.inserted['layer2_1__0'].mlp.fc2.bias.fill_(-30.0)  # gate ~ 0
+        assert twin(x)[1].abs().max() < 1e-6
+        torch.testing.assert_close(model(x)[1], outs[1])
+
+    # gradients reach the inserted blocks
+    model.train()
+    model(x)[3].sum().backward()
+    assert se2.mlp.fc1.weight.grad is not None
+
+
+def test_after_accepts_several_names_each_gets_its_own_block():
+    model = _build(insert=[dict(after=['layer4.0', 'layer4.1'], block=SE)])
+    assert sorted(model.inserted) == ['layer4_0__0', 'layer4_1__0']
+    a, b = model.inserted.values()
+    assert a is not b and a.in_channels == b.in_channels == 512
+
+
+def test_mmdet_cspdarknet_stage():
+    backbone = dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.25,
+                    out_indices=(2, 3, 4))
+    model = _build(backbone, [dict(after='stage3', block=SE)],
+                   scope='mmdet')
+    init_default_scope('mmdet')
+    plain = MODELS.build(backbone)
+    model.eval()
+    plain.eval()
+    plain.load_state_dict(_plain_keys(model), strict=True)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        outs, refs = model(x), plain(x)
+    assert model.inserted['stage3__0'].in_channels == refs[1].shape[1] == 128
+    assert [o.shape for o in outs] == [r.shape for r in refs]
+    torch.testing.assert_close(outs[0], refs[0])
+    with torch.no_grad():
+        expected = plain.stage4(model.inserted['stage3__0'](refs[1]))
+    torch.testing.assert_close(outs[1], model.inserted['stage3__0'](refs[1]))
+    torch.testing.assert_close(outs[2], expected)
+
+
+def test_unknown_name_lists_close_matches():
+    with pytest.raises(ValueError, match=r"after='layer2\.9'.*layer2\.1"):
+        _build(insert=[dict(after='layer2.9', block=SE)])
+    with pytest.raises(TypeError, match='after=..., block=...'):
+        _build(insert=[dict(point='layer2.1', block=SE)])
+
+
+def test_token_output_is_refused_with_the_point_named():
+    swin = dict(type='SwinTransformer', embed_dims=16, depths=(1, 1),
+                num_heads=(1, 1), strides=(4, 2), out_indices=(0, 1),
+                window_size=4)
+    with pytest.raises(ValueError, match=r"after='stages\.0'.*\(N, C, H, W\)"):
+        _build(swin, [dict(after='stages.0', block=SE)])
+    with pytest.raises(ValueError, match=r"after='norm0'.*\(1, 256, 16\)"):
+        _build(swin, [dict(after='norm0', block=SE)])
+    # a point that is a feature map works on Swin too
+    model = _build(swin, [dict(after='patch_embed.projection', block=SE)])
+    assert model.inserted['patch_embed_projection__0'].in_channels == 16
+
+
+def test_pretrained_plain_checkpoint_one_line(tmp_path):
+    torch.manual_seed(0)
+    init_default_scope('mmseg')
+    plain = MODELS.build(R18)
+    path = str(tmp_path / 'r18.pth')
+    torch.save({'state_dict': plain.state_dict()}, path)
+    logger = MMLogger.get_instance('test_insert_backbone', log_level='INFO')
+    handler = _Lines()
+    logger.addHandler(handler)
+    model = _build(dict(R18, init_cfg=dict(type='Pretrained',
+                                           checkpoint=path)))
+    model.init_weights()
+    for key, value in plain.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[key], value)
+    new = [line for line in handler.lines if 'inserted block' in line]
+    assert len(new) == 1, handler.lines
+    assert 'no weights for the 3 inserted block(s)' in new[0]
+    assert 'inserted.layer3_0__1 (EfficientChannelAttention after ' \
+        'layer3.0)' in new[0]
+    assert not any('missing keys' in line for line in handler.lines)
+
+    # torch's loader too, strict or not
+    for strict in (True, False):
+        result = model.load_state_dict(plain.state_dict(), strict=strict)
+        assert result.missing_keys == [] and result.unexpected_keys == []
+
+    # a checkpoint with some inserted weights gets the normal report
+    partial = model.state_dict()
+    del partial['inserted.layer2_1__0.mlp.fc1.weight']
+    result = model.load_state_dict(partial, strict=False)
+    assert result.missing_keys == ['inserted.layer2_1__0.mlp.fc1.weight']
+
+
+def test_pretrained_from_mmseg_model_pretrained():
+    # mmseg's EncoderDecoder hands model.pretrained to the backbone cfg
+    with pytest.raises(ValueError, match='pretrained is given both'):
+        _build(dict(R18, pretrained='a.pth'), pretrained='b.pth')
+    model = _build(pretrained='open-mmlab://resnet18_v1c')
+    assert model.init_cfg == dict(type='Pretrained',
+                                  checkpoint='open-mmlab://resnet18_v1c')
