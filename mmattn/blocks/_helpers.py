@@ -45,6 +45,17 @@ def _check_real(name, value, positive=False):
             f'number, got {value!r}')
 
 
+def _check_choice(name, value, choices):
+    """Raise ValueError unless ``value`` is one of ``choices``.
+
+    Types must match too, so ``2.0`` or ``True`` is not taken for ``2`` or
+    ``1``.
+    """
+    if not any(type(value) is type(c) and value == c for c in choices):
+        raise ValueError(
+            f'{name} must be one of {tuple(choices)!r}, got {value!r}')
+
+
 def reduced_channels(in_channels, reduction, min_channels=1):
     """Hidden width of a squeeze MLP: ``max(min_channels, C // reduction)``.
 

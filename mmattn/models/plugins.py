@@ -5,13 +5,14 @@ from ``_abbr_``; the blocks take ``in_channels`` first and carry ``_abbr_``, so
 registering the block classes themselves is all a plugin needs. The same
 registration lets heads and necks build them by name.
 """
-from ..blocks import (CBAM, EfficientChannelAttention,
+from ..blocks import (CBAM, EfficientChannelAttention, GatherExcite,
                       SalientPositionAttention, SelfAdaptivePoolingAttention,
-                      SqueezeExcitation)
+                      SpatialChannelSqueezeExcitation, SqueezeExcitation)
 from ..registry import MODELS
 
 PLUGIN_BLOCKS = (SalientPositionAttention, SqueezeExcitation,
-                 EfficientChannelAttention, CBAM, SelfAdaptivePoolingAttention)
+                 EfficientChannelAttention, CBAM, SelfAdaptivePoolingAttention,
+                 SpatialChannelSqueezeExcitation, GatherExcite)
 
 for _block in PLUGIN_BLOCKS:
     MODELS.register_module(module=_block)

@@ -1,4 +1,5 @@
-"""SE, ECA, CBAM and SPENet as mmcv plugin layers in mmseg's and mmdet's ResNet.
+"""Channel/spatial attention blocks as mmcv plugin layers in mmseg's and
+mmdet's ResNet (SE, ECA, CBAM, SPENet, scSE, GE).
 
 The autouse fixture of tests/conftest.py resets mmengine's default scope and
 singletons around every test.
@@ -8,14 +9,22 @@ import torch
 from mmengine.registry import init_default_scope
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
-from mmattn.blocks import (CBAM, EfficientChannelAttention,
-                           SelfAdaptivePoolingAttention, SqueezeExcitation)
+from mmattn.blocks import (CBAM, EfficientChannelAttention, GatherExcite,
+                           SelfAdaptivePoolingAttention,
+                           SpatialChannelSqueezeExcitation, SqueezeExcitation)
 
+# type name -> (_abbr_, class, extra cfg); every variant here has parameters,
+# which the state-dict checks below look for
 BLOCKS = {
-    'SqueezeExcitation': ('se', SqueezeExcitation),
-    'EfficientChannelAttention': ('eca', EfficientChannelAttention),
-    'CBAM': ('cbam', CBAM),
-    'SelfAdaptivePoolingAttention': ('spe', SelfAdaptivePoolingAttention),
+    'SqueezeExcitation': ('se', SqueezeExcitation, {}),
+    'EfficientChannelAttention': ('eca', EfficientChannelAttention, {}),
+    'CBAM': ('cbam', CBAM, {}),
+    'SelfAdaptivePoolingAttention': ('spe', SelfAdaptivePoolingAttention, {}),
+    'SpatialChannelSqueezeExcitation': ('scse',
+                                        SpatialChannelSqueezeExcitation, {}),
+    # theta-plus: layer1 is 16x16 for a 64x64 input, gathered to 2x2
+    'GatherExcite': ('ge', GatherExcite,
+                     dict(extent=8, extra_params=True, use_mlp=True)),
 }
 # Bottleneck channels of ResNet-50 layer1: planes 64, expansion 4
 POSITION_CHANNELS = {'after_conv1': 64, 'after_conv2': 64, 'after_conv3': 256}
@@ -60,8 +69,8 @@ def _count_calls(model, cls):
 @pytest.mark.parametrize('position', list(POSITION_CHANNELS))
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_plugin_in_mmseg_resnet(name, position, plain_shapes):
-    abbr, cls = BLOCKS[name]
-    plugins = [dict(cfg=dict(type=f'mmattn.{name}'),
+    abbr, cls, kwargs = BLOCKS[name]
+    plugins = [dict(cfg=dict(type=f'mmattn.{name}', **kwargs),
                     stages=(True, False, False, False), position=position)]
     model = _build('mmseg', plugins)
     keys = list(model.state_dict())
@@ -88,8 +97,8 @@ def test_plugin_in_mmseg_resnet(name, position, plain_shapes):
 
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_plugin_in_mmdet_resnet(name, plain_shapes):
-    abbr, cls = BLOCKS[name]
-    plugins = [dict(cfg=dict(type=f'mmattn.{name}'),
+    abbr, cls, kwargs = BLOCKS[name]
+    plugins = [dict(cfg=dict(type=f'mmattn.{name}', **kwargs),
                     stages=(False, False, True, True),
                     position='after_conv3')]
     model = _build('mmdet', plugins)
@@ -157,3 +166,19 @@ def test_cbam_zero_init_survives_backbone_init_weights(scope):
     assert torch.all(model.layer4[0].bn1.weight == 1)  # the init_cfg ran
     for block in model.layer4:
         assert torch.all(block.cbam.spatial_norm.weight == 0)
+
+
+@pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
+@pytest.mark.parametrize('extent', [None, 2])
+def test_parameter_free_gather_excite_plugin(scope, extent, plain_shapes):
+    """theta-minus has no parameters: the plain backbone's state dict."""
+    plugins = [dict(cfg=dict(type='mmattn.GatherExcite', extent=extent),
+                    stages=(True, True, True, True), position='after_conv2')]
+    model = _build(scope, plugins)
+    assert set(model.state_dict()) == set(_build(scope).state_dict())
+    assert model.layer2[0].after_conv2_plugin_names == ['ge']
+    calls = _count_calls(model, GatherExcite)
+    with torch.no_grad():
+        outs = model(torch.randn(*INPUT))
+    assert [o.shape for o in outs] == plain_shapes[scope]
+    assert len(calls) == 16  # 3 + 4 + 6 + 3 Bottlenecks

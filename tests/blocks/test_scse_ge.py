@@ -1,0 +1,356 @@
+"""scSE and Gather-Excite against their formulas written out in plain torch."""
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmattn.blocks import (GatherExcite, SpatialChannelSqueezeExcitation,
+                           SqueezeExcitation)
+
+SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
+          (2, 16, 9, 13)]
+
+
+# ---------------------------------------------------------------- references
+def _linear(conv):
+    """A 1x1 conv's weight and bias as a Linear's (out, in) and (out,)."""
+    return conv.weight.flatten(1), conv.bias
+
+
+def _mlp(mlp, v):
+    """fc2(relu(fc1(v))) on (N, C, h, w) as Linear layers over channels."""
+    v = v.permute(0, 2, 3, 1)  # channels last
+    v = F.linear(F.relu(F.linear(v, *_linear(mlp.fc1))), *_linear(mlp.fc2))
+    return v.permute(0, 3, 1, 2)
+
+
+def reference_scse(block, x):
+    """Roy et al.: x * a_c and x * a_s, combined by add / max / mul."""
+    a_c = torch.sigmoid(_mlp(block.mlp, x.mean(dim=(2, 3), keepdim=True)))
+    w = block.spatial_conv.weight.view(1, -1, 1, 1)
+    a_s = torch.sigmoid((x * w).sum(dim=1, keepdim=True)
+                        + block.spatial_conv.bias.view(1, 1, 1, 1))
+    xc, xs = x * a_c, x * a_s
+    if block.fusion == 'add':
+        return xc + xs
+    if block.fusion == 'max':
+        return torch.where(xc >= xs, xc, xs)
+    return xc * a_s
+
+
+def _window_mean(x, e):
+    """Mean over the in-bounds part of the (2e-1)^2 window centred on every
+    e-th position: a sum of zero-padded values divided by a count of ones."""
+    c = x.size(1)
+    k = 2 * e - 1
+    ones_k = x.new_ones(c, 1, k, k)
+    pad = (e - 1, ) * 4
+    total = F.conv2d(F.pad(x, pad), ones_k, stride=e, groups=c)
+    count = F.conv2d(F.pad(torch.ones_like(x), pad), ones_k, stride=e,
+                     groups=c)
+    return total / count
+
+
+def _batch_norm(bn, y):
+    if bn.training:
+        mean = y.mean(dim=(0, 2, 3), keepdim=True)
+        var = y.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+    else:
+        mean = bn.running_mean.view(1, -1, 1, 1)
+        var = bn.running_var.view(1, -1, 1, 1)
+    return (y - mean) / torch.sqrt(var + bn.eps) * bn.weight.view(
+        1, -1, 1, 1) + bn.bias.view(1, -1, 1, 1)
+
+
+def _nearest_index(out_size, in_size, device):
+    """Nearest ('asymmetric', floor) source index of each output position."""
+    return torch.arange(out_size, device=device) * in_size // out_size
+
+
+def reference_ge(block, x):
+    """Hu et al.: gather (pool, or strided depthwise convs + BN), optional
+    MLP, nearest upsampling, sigmoid, multiply."""
+    n, c, h, w = x.shape
+    if block.extent is None:
+        g = x.mean(dim=(2, 3), keepdim=True)
+    elif not block.extra_params:
+        g = _window_mean(x, block.extent)
+    else:
+        g = x
+        for i, layer in enumerate(block.gather):
+            g = F.conv2d(g, layer.conv.weight, layer.conv.bias, stride=2,
+                         padding=1, groups=c)
+            if layer.with_norm:
+                g = _batch_norm(layer.norm, g)
+            if i < len(block.gather) - 1:
+                g = F.relu(g)
+    if block.use_mlp:
+        g = _mlp(block.mlp, g)
+    if block.extent is not None:
+        assert g.shape[2:] == (-(-h // block.extent), -(-w // block.extent))
+        g = g[:, :, _nearest_index(h, g.size(2), x.device)]
+        g = g[:, :, :, _nearest_index(w, g.size(3), x.device)]
+    return x * torch.sigmoid(g)
+
+
+def _randomise(block):
+    """Random weights everywhere, BN running stats included."""
+    with torch.no_grad():
+        for p in block.parameters():
+            p.uniform_(-0.5, 0.5)
+        for m in block.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    return block
+
+
+BLOCKS = {
+    'scse_add': (lambda c: SpatialChannelSqueezeExcitation(c, reduction=4),
+                 reference_scse),
+    'scse_max_r2': (lambda c: SpatialChannelSqueezeExcitation(
+        c, reduction=2, fusion='max'), reference_scse),
+    'scse_mul': (lambda c: SpatialChannelSqueezeExcitation(c, fusion='mul'),
+                 reference_scse),
+    'ge_global': (lambda c: GatherExcite(c), reference_ge),
+    'ge_e2': (lambda c: GatherExcite(c, extent=2), reference_ge),
+    'ge_e4': (lambda c: GatherExcite(c, extent=4), reference_ge),
+    'ge_e8': (lambda c: GatherExcite(c, extent=8), reference_ge),
+    'ge_global_mlp': (lambda c: GatherExcite(c, use_mlp=True, reduction=4),
+                      reference_ge),
+    'ge_e2_mlp': (lambda c: GatherExcite(c, extent=2, use_mlp=True),
+                  reference_ge),
+    'ge_theta_e2': (lambda c: GatherExcite(c, extent=2, extra_params=True),
+                    reference_ge),
+    'ge_theta_e8': (lambda c: GatherExcite(c, extent=8, extra_params=True),
+                    reference_ge),
+    'ge_theta_e4_nonorm': (lambda c: GatherExcite(
+        c, extent=4, extra_params=True, norm_cfg=None), reference_ge),
+    'ge_theta_plus_e4': (lambda c: GatherExcite(
+        c, extent=4, extra_params=True, use_mlp=True, reduction=4),
+        reference_ge),
+}
+ONNX_BLOCKS = ['scse_add', 'scse_max_r2', 'scse_mul', 'ge_global', 'ge_e2',
+               'ge_e8', 'ge_global_mlp', 'ge_theta_e2', 'ge_theta_plus_e4']
+
+
+# ------------------------------------------------------------------ formulas
+@pytest.mark.parametrize('shape', SHAPES)
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_matches_formula(name, shape):
+    torch.manual_seed(0)
+    make, reference = BLOCKS[name]
+    block = _randomise(make(shape[1])).eval()
+    x = torch.randn(*shape)
+    out = block(x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, reference(block, x), rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize('shape', [(3, 16, 9, 7), (2, 16, 16, 8)])
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_gradients_match_and_reach_every_parameter(name, shape):
+    torch.manual_seed(0)
+    make, reference = BLOCKS[name]
+    block = _randomise(make(16)).train()  # BN on batch statistics
+    x = torch.randn(*shape, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    out = block(x)
+    ref = reference(block, x2)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    out.square().sum().backward()
+    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
+    block.zero_grad()
+    ref.square().sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-5)
+    for n, p in block.named_parameters():
+        # DDP without find_unused_parameters needs every one used
+        assert grads[n].abs().sum() > 0, n
+        torch.testing.assert_close(grads[n], p.grad, rtol=1e-4, atol=1e-5,
+                                   msg=n)
+
+
+# ------------------------------------------------------------------- scSE
+def test_scse_structure_and_channel_gate_is_se():
+    block = SpatialChannelSqueezeExcitation(64)
+    assert block.hidden_channels == 4
+    assert set(block.state_dict()) == {
+        'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias',
+        'spatial_conv.weight', 'spatial_conv.bias'}
+    assert block.spatial_conv.weight.shape == (1, 64, 1, 1)
+    assert block.fusion == 'add'
+    se = SqueezeExcitation(64)
+    se.load_state_dict({k: v for k, v in block.state_dict().items()
+                        if k.startswith('mlp.')})
+    x = torch.randn(2, 64, 5, 3)
+    torch.testing.assert_close(x * block.channel_gate(x), se(x))
+
+
+def test_scse_fusions_differ():
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 5, 6)
+    outs = []
+    for fusion in ('add', 'max', 'mul'):
+        torch.manual_seed(1)
+        outs.append(SpatialChannelSqueezeExcitation(16, 4, fusion)(x))
+    assert not torch.allclose(outs[0], outs[1])
+    assert not torch.allclose(outs[1], outs[2])
+
+
+# --------------------------------------------------------------------- GE
+@pytest.mark.parametrize('extent, convs', [(2, 1), (4, 2), (8, 3)])
+def test_ge_theta_structure(extent, convs):
+    block = GatherExcite(32, extent=extent, extra_params=True)
+    assert len(block.gather) == convs
+    for i, layer in enumerate(block.gather):
+        assert layer.conv.groups == 32 and layer.conv.stride == (2, 2)
+        assert layer.conv.kernel_size == (3, 3) and layer.conv.bias is None
+        assert isinstance(layer.norm, nn.BatchNorm2d)
+        assert layer.with_activation == (i < convs - 1)
+    assert block.mlp is None
+    x = torch.randn(1, 32, 17, 6)
+    assert block.gather_map(x).shape == (1, 32, -(-17 // extent),
+                                         -(-6 // extent))
+
+
+def test_ge_parameter_free_variants_have_no_parameters():
+    for extent in (None, 2, 4, 8):
+        assert not list(GatherExcite(8, extent=extent).parameters())
+    block = GatherExcite(64, extent=2, use_mlp=True)
+    assert block.hidden_channels == 4
+    assert {k for k in block.state_dict()} == {
+        'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias'}
+
+
+def test_ge_global_with_mlp_is_se():
+    torch.manual_seed(0)
+    ge = _randomise(GatherExcite(32, use_mlp=True, reduction=8))
+    se = SqueezeExcitation(32, reduction=8)
+    se.load_state_dict(ge.state_dict())
+    x = torch.randn(2, 32, 5, 7)
+    torch.testing.assert_close(ge(x), se(x))
+
+
+@pytest.mark.parametrize('extent', [2, 4, 8])
+def test_ge_excite_aligns_with_the_gather_grid(extent):
+    """When e divides H and W, position i reads cell i // e (as timm)."""
+    torch.manual_seed(0)
+    block = GatherExcite(4, extent=extent)
+    x = torch.randn(2, 4, 2 * extent, 3 * extent)
+    g = block.gather_map(x)
+    expected = g.repeat_interleave(extent, 2).repeat_interleave(extent, 3)
+    torch.testing.assert_close(block(x), x * expected.sigmoid())
+
+
+def test_ge_theta_minus_is_a_window_mean():
+    """One cell by hand: H = W = 5, e = 2, cell (1, 2) covers rows 1..3 and
+    columns 3..4 (the window is clipped at the border)."""
+    x = torch.randn(1, 3, 5, 5)
+    g = GatherExcite(3, extent=2).gather_map(x)
+    assert g.shape == (1, 3, 3, 3)
+    torch.testing.assert_close(g[0, :, 1, 2], x[0, :, 1:4, 3:5].mean((1, 2)))
+    torch.testing.assert_close(g[0, :, 0, 0], x[0, :, 0:2, 0:2].mean((1, 2)))
+
+
+# ------------------------------------------------------------ determinism
+def test_deterministic_mode():
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 9, 7)
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        for name, (make, _) in BLOCKS.items():
+            block = _randomise(make(16)).train()
+            grads = []
+            for _ in range(2):
+                block.zero_grad()
+                xi = x.clone().requires_grad_(True)
+                out = block(xi)
+                out.square().sum().backward()
+                grads.append([out.detach(), xi.grad]
+                             + [p.grad.clone() for p in block.parameters()])
+            for a, b in zip(*grads):
+                assert torch.equal(a, b), name
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+# ------------------------------------------------------------ bad arguments
+S = SpatialChannelSqueezeExcitation
+
+
+@pytest.mark.parametrize('cls, kwargs, match', [
+    (S, dict(in_channels=0), r'in_channels.*got 0'),
+    (S, dict(in_channels=8), r'reduction.*<= in_channels.*16'),
+    (S, dict(in_channels=8, reduction=0), r'reduction.*got 0'),
+    (S, dict(in_channels=8, reduction=2, fusion='sum'),
+     r"fusion.*one of \('add', 'max', 'mul'\).*got 'sum'"),
+    (S, dict(in_channels=8, reduction=2, fusion=None), r'fusion.*got None'),
+    (S, dict(in_channels=8, reduction=2, min_channels=0),
+     r'min_channels.*got 0'),
+    (GatherExcite, dict(in_channels=0), r'in_channels.*got 0'),
+    (GatherExcite, dict(in_channels=8, extent=3),
+     r'extent.*one of \(2, 4, 8, None\).*got 3'),
+    (GatherExcite, dict(in_channels=8, extent=16), r'extent.*got 16'),
+    (GatherExcite, dict(in_channels=8, extent=0), r'extent.*got 0'),
+    (GatherExcite, dict(in_channels=8, extent=2.0), r'extent.*got 2\.0'),
+    (GatherExcite, dict(in_channels=8, extent=True), r'extent.*got True'),
+    (GatherExcite, dict(in_channels=8, extra_params=True),
+     r'extent=None.*extra_params=True.*feature size'),
+    (GatherExcite, dict(in_channels=8, extent=2, use_mlp=True),
+     r'reduction.*<= in_channels.*16'),
+    (GatherExcite, dict(in_channels=8, reduction=0), r'reduction.*got 0'),
+])
+def test_bad_arguments(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)
+
+
+def test_ge_flags_must_be_bools():
+    with pytest.raises(TypeError, match=r"extra_params.*bool.*got 'yes'"):
+        GatherExcite(8, extent=2, extra_params='yes')
+    with pytest.raises(TypeError, match=r'use_mlp.*bool.*got 1'):
+        GatherExcite(8, use_mlp=1)
+
+
+@pytest.mark.parametrize('name', ['scse_add', 'ge_global', 'ge_theta_e2'])
+def test_bad_input_shape(name):
+    block = BLOCKS[name][0](8)
+    with pytest.raises(ValueError, match=r'\(N, 8, H, W\).*\(1, 6, 4, 4\)'):
+        block(torch.randn(1, 6, 4, 4))
+    with pytest.raises(ValueError, match=r'\(N, 8, H, W\)'):
+        block(torch.randn(8, 4, 4))
+
+
+# -------------------------------------------------------------------- ONNX
+def _run_onnx(path, x):
+    ort = pytest.importorskip('onnxruntime')
+    sess = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    return torch.from_numpy(
+        sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0])
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.parametrize('name', ONNX_BLOCKS)
+def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
+    """The TorchScript exporter (the one that writes opset 17 as asked)."""
+    onnx = pytest.importorskip('onnx')
+    torch.manual_seed(0)
+    block = _randomise(BLOCKS[name][0](16)).eval()
+    path = tmp_path / f'{name}.onnx'
+    torch.onnx.export(block, (torch.randn(2, 16, 8, 8), ), str(path),
+                      dynamo=False, opset_version=17, input_names=['x'],
+                      output_names=['y'],
+                      dynamic_axes={'x': {2: 'h', 3: 'w'},
+                                    'y': {2: 'h', 3: 'w'}})
+    model = onnx.load(str(path))
+    assert {o.domain: o.version for o in model.opset_import}[''] == 17
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param != '' for d in dims] == [False, False, True, True]
+    for size in [(9, 13), (20, 6)]:
+        x = torch.randn(2, 16, *size)
+        with torch.no_grad():
+            torch.testing.assert_close(_run_onnx(path, x), block(x),
+                                       rtol=1e-4, atol=1e-4)
