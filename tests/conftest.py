@@ -38,6 +38,22 @@ def _fresh_mmengine_state():
     reset_mmengine_singletons()
 
 
+def randomise(block):
+    """Random weights everywhere, BN running stats included, so a test
+    against a reference cannot pass through a zero or identity init."""
+    import torch
+    import torch.nn as nn
+    with torch.no_grad():
+        for p in block.parameters():
+            p.uniform_(-0.5, 0.5)
+        for m in block.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    return block
+
+
 def read_scalars(work_dir):
     """The per-iteration training scalars an mmengine run logged."""
     records = []

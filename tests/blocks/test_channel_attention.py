@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from mmattn.blocks import (CBAM, EfficientChannelAttention, SqueezeExcitation,
                            eca_kernel_size)
 from mmattn.blocks._helpers import global_max_pool
+from conftest import randomise
 
 SHAPES = [(2, 32, 7, 5), (1, 32, 1, 1), (1, 32, 3, 9), (3, 32, 16, 8)]
 
@@ -62,19 +63,6 @@ def reference_cbam(block, x):
     return x * torch.sigmoid(y)
 
 
-def _randomise(block):
-    """Random weights everywhere, BN running stats included (no zero init)."""
-    with torch.no_grad():
-        for p in block.parameters():
-            p.uniform_(-0.5, 0.5)
-        for m in block.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-    return block
-
-
 BLOCKS = {
     'se': (lambda c: SqueezeExcitation(c, reduction=4), reference_se),
     'se_r16_min3': (lambda c: SqueezeExcitation(c, min_channels=3),
@@ -94,7 +82,7 @@ BLOCKS = {
 def test_matches_formula(name, shape):
     torch.manual_seed(0)
     make, reference = BLOCKS[name]
-    block = _randomise(make(shape[1])).eval()
+    block = randomise(make(shape[1])).eval()
     x = torch.randn(*shape)
     out = block(x)
     assert out.shape == x.shape
@@ -106,7 +94,7 @@ def test_matches_formula(name, shape):
 def test_gradients_match_and_reach_every_parameter(name):
     torch.manual_seed(0)
     make, reference = BLOCKS[name]
-    block = _randomise(make(16)).train()  # CBAM's BN on batch statistics
+    block = randomise(make(16)).train()  # CBAM's BN on batch statistics
     x = torch.randn(3, 16, 6, 5, requires_grad=True)
     x2 = x.detach().clone().requires_grad_(True)
     block(x).square().sum().backward()
@@ -257,7 +245,7 @@ def test_global_max_pool_matches_adaptive_max_pool():
 def test_deterministic_mode(name):
     make, _ = BLOCKS[name]
     torch.manual_seed(0)
-    block = _randomise(make(16)).train()
+    block = randomise(make(16)).train()
     x = torch.randn(2, 16, 9, 7)
     previous = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
@@ -345,7 +333,7 @@ def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     """The TorchScript exporter: the one that writes opset 17 as asked."""
     pytest.importorskip('onnx')
     torch.manual_seed(0)
-    block = _randomise(BLOCKS[name][0](16)).eval()
+    block = randomise(BLOCKS[name][0](16)).eval()
     path = tmp_path / f'{name}.onnx'
     torch.onnx.export(block, (torch.randn(2, 16, 8, 8), ), str(path),
                       dynamo=False, opset_version=17, input_names=['x'],
@@ -363,7 +351,7 @@ def test_onnx_dynamo_export_dynamic_hw(tmp_path):
     fails to down-convert and keeps 18."""
     pytest.importorskip('onnxscript')
     torch.manual_seed(0)
-    block = nn.Sequential(*[_randomise(BLOCKS[n][0](16))
+    block = nn.Sequential(*[randomise(BLOCKS[n][0](16))
                             for n in ('se', 'eca', 'cbam')]).eval()
     path = tmp_path / 'all.onnx'
     h, w = torch.export.Dim('h', min=1, max=512), \

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from mmattn.blocks import (GatherExcite, SpatialChannelSqueezeExcitation,
                            SqueezeExcitation)
+from conftest import randomise
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
           (2, 16, 9, 13)]
@@ -93,19 +94,6 @@ def reference_ge(block, x):
     return x * torch.sigmoid(g)
 
 
-def _randomise(block):
-    """Random weights everywhere, BN running stats included."""
-    with torch.no_grad():
-        for p in block.parameters():
-            p.uniform_(-0.5, 0.5)
-        for m in block.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-    return block
-
-
 BLOCKS = {
     'scse_add': (lambda c: SpatialChannelSqueezeExcitation(c, reduction=4),
                  reference_scse),
@@ -141,7 +129,7 @@ ONNX_BLOCKS = ['scse_add', 'scse_max_r2', 'scse_mul', 'ge_global', 'ge_e2',
 def test_matches_formula(name, shape):
     torch.manual_seed(0)
     make, reference = BLOCKS[name]
-    block = _randomise(make(shape[1])).eval()
+    block = randomise(make(shape[1])).eval()
     x = torch.randn(*shape)
     out = block(x)
     assert out.shape == x.shape
@@ -154,7 +142,7 @@ def test_matches_formula(name, shape):
 def test_gradients_match_and_reach_every_parameter(name, shape):
     torch.manual_seed(0)
     make, reference = BLOCKS[name]
-    block = _randomise(make(16)).train()  # BN on batch statistics
+    block = randomise(make(16)).train()  # BN on batch statistics
     x = torch.randn(*shape, requires_grad=True)
     x2 = x.detach().clone().requires_grad_(True)
     out = block(x)
@@ -226,7 +214,7 @@ def test_ge_parameter_free_variants_have_no_parameters():
 
 def test_ge_global_with_mlp_is_se():
     torch.manual_seed(0)
-    ge = _randomise(GatherExcite(32, use_mlp=True, reduction=8))
+    ge = randomise(GatherExcite(32, use_mlp=True, reduction=8))
     se = SqueezeExcitation(32, reduction=8)
     se.load_state_dict(ge.state_dict())
     x = torch.randn(2, 32, 5, 7)
@@ -262,7 +250,7 @@ def test_deterministic_mode():
     torch.use_deterministic_algorithms(True)
     try:
         for name, (make, _) in BLOCKS.items():
-            block = _randomise(make(16)).train()
+            block = randomise(make(16)).train()
             grads = []
             for _ in range(2):
                 block.zero_grad()
@@ -338,7 +326,7 @@ def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     """The TorchScript exporter (the one that writes opset 17 as asked)."""
     onnx = pytest.importorskip('onnx')
     torch.manual_seed(0)
-    block = _randomise(BLOCKS[name][0](16)).eval()
+    block = randomise(BLOCKS[name][0](16)).eval()
     path = tmp_path / f'{name}.onnx'
     torch.onnx.export(block, (torch.randn(2, 16, 8, 8), ), str(path),
                       dynamo=False, opset_version=17, input_names=['x'],
