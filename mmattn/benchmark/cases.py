@@ -373,3 +373,41 @@ def salient_select_case(size: Size, batch: int) -> List[Entry]:
                      name='topk+gather'),
         module_entry(lambda: _SalientSelect(64), shape, name='salient_select'),
     ]
+
+
+# --------------------------------------------------------------------------
+# backbone plugins: what each adds to a ResNet-50
+# --------------------------------------------------------------------------
+PLUGIN_VARIANTS = (
+    ('SE', dict(type='mmattn.SqueezeExcitation')),
+    ('ECA', dict(type='mmattn.EfficientChannelAttention')),
+    ('CBAM', dict(type='mmattn.CBAM')),
+    ('SPENet', dict(type='mmattn.SelfAdaptivePoolingAttention')),
+    ('scSE', dict(type='mmattn.SpatialChannelSqueezeExcitation')),
+    ('GE-theta+ (e=8)', dict(type='mmattn.GatherExcite', extent=8,
+                             extra_params=True, use_mlp=True)),
+)
+
+
+@register_case(
+    'plugins_resnet50',
+    size=(224, 224),
+    batch=8,
+    help="each plugin after conv3 of every bottleneck of mmdet's ResNet-50 "
+    'vs the plain ResNet-50 (anchor)')
+def plugins_resnet50(size: Size, batch: int) -> List[Entry]:
+    shape = (batch, 3, *size)
+
+    def resnet(plugin=None):
+        cfg = dict(type='ResNet', depth=50, norm_cfg=dict(type='BN'))
+        if plugin is not None:
+            cfg['plugins'] = [
+                dict(cfg=plugin, stages=(True, True, True, True),
+                     position='after_conv3')
+            ]
+        return cfg
+
+    return [module_entry(resnet(), shape, name='ResNet-50', scope='mmdet')] + [
+        module_entry(resnet(plugin), shape, name=f'+ {name}', scope='mmdet')
+        for name, plugin in PLUGIN_VARIANTS
+    ]

@@ -21,6 +21,7 @@ Conventions:
 """
 import contextlib
 import json
+import math
 import os
 import statistics
 import sys
@@ -143,6 +144,27 @@ def _extra_flop_formulas() -> dict:
         # ``out_val``); tell FlopCounterMode not to wrap it a second time.
         raw._get_raw = True
         extra[op] = raw
+
+    # The stock convolution_backward formula ignores ``groups``: it counts a
+    # depthwise conv's backward as if the conv were dense (66x its forward for
+    # 64 groups). Each MAC of a (non-transposed) grouped conv's forward is one
+    # MAC of grad_input and one of grad_weight, so count exactly that.
+    stock_conv_backward = fc.flop_registry.get(aten.convolution_backward)
+    if stock_conv_backward is not None:
+
+        def conv_backward(grad_out, x, weight, bias, stride, padding,
+                          dilation, transposed, output_padding, groups,
+                          output_mask, *args, **kwargs):
+            if groups == 1 or transposed:
+                return stock_conv_backward(
+                    grad_out, x, weight, bias, stride, padding, dilation,
+                    transposed, output_padding, groups, output_mask, *args,
+                    **kwargs)
+            forward = 2 * grad_out.numel() * math.prod(weight.shape[1:])
+            return forward * (int(output_mask[0]) + int(output_mask[1]))
+
+        conv_backward._get_raw = True
+        extra[aten.convolution_backward] = conv_backward
     return extra
 
 

@@ -410,3 +410,31 @@ def test_spa_block_case_counts_the_salient_matmuls():
     matmul = sum(v for op, v in by_op.items()
                  if op.split('.')[-1] in ('bmm', 'mm', 'matmul', 'baddbmm'))
     assert matmul == expected_bmm
+
+
+def test_plugins_resnet50_case_builds_each_plugin_into_resnet():
+    from mmattn.benchmark import count_params
+    from mmattn.benchmark.cases import PLUGIN_VARIANTS, get_case
+    entries = get_case('plugins_resnet50').entries((32, 32), 1)
+    assert [e.name for e in entries] == ['ResNet-50'] + [
+        f'+ {name}' for name, _ in PLUGIN_VARIANTS
+    ]
+    plain = count_params(entries[0].make_module())
+    se = entries[1].make_module()
+    # 16 bottlenecks, each with an SE of 2 * (C * C/16) weights + biases
+    expected = sum(2 * c * (c // 16) + c + c // 16
+                   for c, n in ((256, 3), (512, 4), (1024, 6), (2048, 3))
+                   for _ in range(n))
+    assert count_params(se) - plain == expected
+    assert len([m for m in se.modules()
+                if type(m).__name__ == 'SqueezeExcitation']) == 16
+
+
+@pytest.mark.parametrize('groups', [1, 4, 16])
+def test_conv_backward_flops_respect_groups(groups):
+    conv = nn.Conv2d(16, 32, 3, padding=1, groups=groups)
+    x = torch.randn(2, 16, 8, 8, requires_grad=True)
+    forward = 2 * 2 * 32 * 8 * 8 * (16 // groups) * 9  # 2 FLOPs per MAC
+    assert count_flops(lambda: conv(x)) == forward
+    # grad_input and grad_weight each repeat every MAC of the forward
+    assert count_flops(lambda: conv(x).sum().backward()) == 3 * forward
