@@ -54,6 +54,41 @@ def randomise(block):
     return block
 
 
+def export_opset17_and_check(block, path, channels=16):
+    """Export ``block`` with the TorchScript exporter (the one that writes
+    opset 17 as asked) with dynamic H and W, then check that the file says
+    so and that onnxruntime matches PyTorch at two other sizes."""
+    import torch
+    onnx = pytest.importorskip('onnx')
+    torch.onnx.export(block, (torch.randn(2, channels, 8, 8), ), str(path),
+                      dynamo=False, opset_version=17, input_names=['x'],
+                      output_names=['y'],
+                      dynamic_axes={'x': {2: 'h', 3: 'w'},
+                                    'y': {2: 'h', 3: 'w'}})
+    model = onnx.load(str(path))
+    assert {o.domain: o.version for o in model.opset_import}[''] == 17
+    check_onnx_dynamic_hw(path, block, channels, model)
+
+
+def check_onnx_dynamic_hw(path, block, channels=16, model=None):
+    """The exported input has symbolic H and W, and onnxruntime matches
+    PyTorch at 9x13 and 20x6 (1e-4)."""
+    import torch
+    onnx = pytest.importorskip('onnx')
+    ort = pytest.importorskip('onnxruntime')
+    model = model or onnx.load(str(path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param != '' for d in dims] == [False, False, True, True]
+    session = ort.InferenceSession(str(path),
+                                   providers=['CPUExecutionProvider'])
+    for size in [(9, 13), (20, 6)]:
+        x = torch.randn(2, channels, *size)
+        out = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+        with torch.no_grad():
+            torch.testing.assert_close(torch.from_numpy(out[0]), block(x),
+                                       rtol=1e-4, atol=1e-4)
+
+
 def read_scalars(work_dir):
     """The per-iteration training scalars an mmengine run logged."""
     records = []

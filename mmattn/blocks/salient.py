@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
 from ..ops import salient_select
-from ._helpers import _check_positive_int
+from ._helpers import _check_positive_int, check_input
 
 
 class SalientPositionAttention(nn.Module):
@@ -113,10 +113,7 @@ class SalientPositionAttention(nn.Module):
         return theta, g
 
     def forward(self, x, return_attention=False):
-        if x.dim() != 4 or x.size(1) != self.in_channels:
-            raise ValueError(
-                f'x must have shape (N, {self.in_channels}, H, W), got '
-                f'{tuple(x.shape)}')
+        check_input(x, self.in_channels)
         n, _, h, w = x.shape
         if self.sub_sample and (h < 2 or w < 2):
             raise ValueError(

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from mmattn.blocks import (CBAM, EfficientChannelAttention, SqueezeExcitation,
                            eca_kernel_size)
 from mmattn.blocks._helpers import global_max_pool
-from conftest import randomise
+from conftest import (check_onnx_dynamic_hw, export_opset17_and_check,
+                      randomise)
 
 SHAPES = [(2, 32, 7, 5), (1, 32, 1, 1), (1, 32, 3, 9), (3, 32, 16, 8)]
 
@@ -307,41 +308,13 @@ def test_bad_input_shape(name):
 
 
 # -------------------------------------------------------------------- ONNX
-def _run_onnx(path, x):
-    ort = pytest.importorskip('onnxruntime')
-    sess = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    return torch.from_numpy(
-        sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0])
-
-
-def _check_dynamic_hw(path, block):
-    onnx = pytest.importorskip('onnx')
-    model = onnx.load(str(path))
-    dims = model.graph.input[0].type.tensor_type.shape.dim
-    assert [d.dim_param != '' for d in dims] == [False, False, True, True]
-    for size in [(9, 13), (20, 6)]:
-        x = torch.randn(2, 16, *size)
-        with torch.no_grad():
-            torch.testing.assert_close(_run_onnx(path, x), block(x),
-                                       rtol=1e-4, atol=1e-4)
-    return model
-
-
 @pytest.mark.filterwarnings('ignore')
 @pytest.mark.parametrize('name', ['se', 'eca', 'cbam'])
 def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     """The TorchScript exporter: the one that writes opset 17 as asked."""
-    pytest.importorskip('onnx')
     torch.manual_seed(0)
     block = randomise(BLOCKS[name][0](16)).eval()
-    path = tmp_path / f'{name}.onnx'
-    torch.onnx.export(block, (torch.randn(2, 16, 8, 8), ), str(path),
-                      dynamo=False, opset_version=17, input_names=['x'],
-                      output_names=['y'],
-                      dynamic_axes={'x': {2: 'h', 3: 'w'},
-                                    'y': {2: 'h', 3: 'w'}})
-    model = _check_dynamic_hw(path, block)
-    assert {o.domain: o.version for o in model.opset_import}[''] == 17
+    export_opset17_and_check(block, tmp_path / f'{name}.onnx')
 
 
 @pytest.mark.filterwarnings('ignore')
@@ -359,4 +332,4 @@ def test_onnx_dynamo_export_dynamic_hw(tmp_path):
     torch.onnx.export(block, (torch.randn(2, 16, 8, 8), ), str(path),
                       dynamo=True, opset_version=18, input_names=['x'],
                       dynamic_shapes={'input': {2: h, 3: w}})
-    _check_dynamic_hw(path, block)
+    check_onnx_dynamic_hw(path, block)

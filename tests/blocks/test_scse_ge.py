@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from mmattn.blocks import (GatherExcite, SpatialChannelSqueezeExcitation,
                            SqueezeExcitation)
-from conftest import randomise
+from conftest import export_opset17_and_check, randomise
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
           (2, 16, 9, 13)]
@@ -313,32 +313,10 @@ def test_bad_input_shape(name):
 
 
 # -------------------------------------------------------------------- ONNX
-def _run_onnx(path, x):
-    ort = pytest.importorskip('onnxruntime')
-    sess = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    return torch.from_numpy(
-        sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0])
-
-
 @pytest.mark.filterwarnings('ignore')
 @pytest.mark.parametrize('name', ONNX_BLOCKS)
 def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     """The TorchScript exporter (the one that writes opset 17 as asked)."""
-    onnx = pytest.importorskip('onnx')
     torch.manual_seed(0)
     block = randomise(BLOCKS[name][0](16)).eval()
-    path = tmp_path / f'{name}.onnx'
-    torch.onnx.export(block, (torch.randn(2, 16, 8, 8), ), str(path),
-                      dynamo=False, opset_version=17, input_names=['x'],
-                      output_names=['y'],
-                      dynamic_axes={'x': {2: 'h', 3: 'w'},
-                                    'y': {2: 'h', 3: 'w'}})
-    model = onnx.load(str(path))
-    assert {o.domain: o.version for o in model.opset_import}[''] == 17
-    dims = model.graph.input[0].type.tensor_type.shape.dim
-    assert [d.dim_param != '' for d in dims] == [False, False, True, True]
-    for size in [(9, 13), (20, 6)]:
-        x = torch.randn(2, 16, *size)
-        with torch.no_grad():
-            torch.testing.assert_close(_run_onnx(path, x), block(x),
-                                       rtol=1e-4, atol=1e-4)
+    export_opset17_and_check(block, tmp_path / f'{name}.onnx')
