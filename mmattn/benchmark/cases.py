@@ -411,3 +411,296 @@ def plugins_resnet50(size: Size, batch: int) -> List[Entry]:
         module_entry(resnet(plugin), shape, name=f'+ {name}', scope='mmdet')
         for name, plugin in PLUGIN_VARIANTS
     ]
+
+
+# --------------------------------------------------------------------------
+# global-context blocks and heads: ours vs mmseg's / mmcv's of the same name
+# --------------------------------------------------------------------------
+def _cam():
+    from mmseg.models.decode_heads.da_head import CAM  # not registered
+    return dict(type=CAM)
+
+
+def _mmcv_cca(in_channels):
+    from mmcv.ops import CrissCrossAttention  # compiled-mmcv namespace
+    return dict(type=CrissCrossAttention, in_channels=in_channels)
+
+
+@register_case(
+    'pam_block',
+    size=(64, 128),
+    batch=2,
+    help="PositionAttention vs mmseg's PAM: 512 channels, 64-wide keys "
+    '(anchor: PAM)')
+def pam_block(size: Size, batch: int) -> List[Entry]:
+    shape = (batch, 512, *size)
+    return [
+        module_entry(_pam(512, 64), shape, name='mmseg PAM'),
+        module_entry(
+            dict(type='mmattn.PositionAttention', in_channels=512,
+                 channels=64), shape, name='PositionAttention'),
+    ]
+
+
+@register_case(
+    'nonlocal_block',
+    size=(64, 128),
+    batch=2,
+    help="NonLocal vs mmcv's NonLocal2d (embedded Gaussian) at 512 channels "
+    'with 64-wide embeddings (reduction 8; anchor: NonLocal2d)')
+def nonlocal_block(size: Size, batch: int) -> List[Entry]:
+    shape = (batch, 512, *size)
+    return [
+        module_entry(dict(type='NonLocal2d', in_channels=512, reduction=8),
+                     shape, name='mmcv NonLocal2d'),
+        module_entry(dict(type='mmattn.NonLocal', in_channels=512,
+                          reduction=8), shape, name='NonLocal'),
+    ]
+
+
+@register_case(
+    'cam_block',
+    size=(64, 128),
+    batch=2,
+    help="ChannelAttention vs mmseg's CAM at 512 channels (anchor: CAM)")
+def cam_block(size: Size, batch: int) -> List[Entry]:
+    shape = (batch, 512, *size)
+    return [
+        module_entry(_cam(), shape, name='mmseg CAM'),
+        module_entry(dict(type='mmattn.ChannelAttention', in_channels=512),
+                     shape, name='ChannelAttention'),
+    ]
+
+
+@register_case(
+    'cca_block',
+    size=(64, 128),
+    batch=2,
+    help="CrissCrossAttention vs mmcv.ops.CrissCrossAttention at 512 "
+    'channels (anchor: mmcv)')
+def cca_block(size: Size, batch: int) -> List[Entry]:
+    shape = (batch, 512, *size)
+    return [
+        module_entry(_mmcv_cca(512), shape, name='mmcv CrissCrossAttention'),
+        module_entry(dict(type='mmattn.CrissCrossAttention', in_channels=512),
+                     shape, name='CrissCrossAttention'),
+    ]
+
+
+@register_case(
+    'gc_block',
+    size=(64, 128),
+    batch=2,
+    help="GlobalContext vs mmcv's ContextBlock (ratio 1/4, att pooling, "
+    'channel_add) at 512 channels (anchor: ContextBlock)')
+def gc_block(size: Size, batch: int) -> List[Entry]:
+    shape = (batch, 512, *size)
+    return [
+        module_entry(dict(type='ContextBlock', in_channels=512, ratio=1 / 4),
+                     shape, name='mmcv ContextBlock'),
+        module_entry(dict(type='mmattn.GlobalContext', in_channels=512,
+                          ratio=1 / 4), shape, name='GlobalContext'),
+    ]
+
+
+#: Each context head's mmseg config (Cityscapes R50-D8 decode head) and the
+#: feature levels it reads: ``(name, extra args, channels, in_index)``.
+CONTEXT_HEADS = (
+    ('DAHead', dict(pam_channels=64), [2048], 0),
+    ('NLHead', dict(reduction=2, use_scale=True, mode='embedded_gaussian'),
+     [2048], 0),
+    ('CCHead', dict(recurrence=2), [2048], 0),
+    ('GCHead', dict(ratio=1 / 4., pooling_type='att',
+                    fusion_types=('channel_add', )), [2048], 0),
+    ('ANNHead', dict(project_channels=256, query_scales=(1, ),
+                     key_pool_scales=(1, 3, 6, 8)), [1024, 2048], [0, 1]),
+)
+
+
+def _context_head_cfg(type_, extra, in_index, channels):
+    cfg = _head_cfg(type_, **extra)
+    cfg['in_channels'] = channels if len(channels) > 1 else channels[0]
+    cfg['in_index'] = in_index
+    return cfg
+
+
+def _context_head_case(name, extra, channels, in_index):
+
+    def case(size: Size, batch: int) -> List[Entry]:
+        sizes = [size] * len(channels)
+        return [
+            decode_head_entry(
+                _context_head_cfg(name, extra, in_index, channels), channels,
+                sizes, batch, name=f'mmseg {name}'),
+            decode_head_entry(
+                _context_head_cfg(f'mmattn.{name}', extra, in_index,
+                                  channels), channels, sizes, batch,
+                name=f'mmattn.{name}'),
+        ]
+
+    return case
+
+
+for _name, _extra, _channels, _in_index in CONTEXT_HEADS:
+    register_case(
+        f'{_name[:-4].lower()}_head_pair',
+        size=(64, 128),
+        help=f"mmattn.{_name} vs mmseg's {_name} on 1/8 of a 512x1024 crop "
+        '(anchor: mmseg)')(
+            _context_head_case(_name, _extra, _channels, _in_index))
+
+
+class _OCRStage(nn.Module):
+    """OCRHead as the second stage of OCRNet: ``forward(feats)`` runs it on
+    ``feats[:-1]`` with ``feats[-1]`` as the first stage's logits (the FCN
+    stage itself is not measured).
+    """
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.head = build_module(cfg)
+
+    def forward(self, feats):
+        return self.head(feats[:-1], feats[-1])
+
+
+@register_case(
+    'ocr_head_pair',
+    size=(64, 128),
+    help="mmattn.OCRHead vs mmseg's OCRHead (second stage of OCRNet R50-D8, "
+    '19 object regions; anchor: mmseg)')
+def ocr_head_pair(size: Size, batch: int) -> List[Entry]:
+
+    def entry(type_, name):
+        cfg = dict(type=type_, in_channels=2048, in_index=0, channels=512,
+                   ocr_channels=256, num_classes=19, dropout_ratio=0.1,
+                   norm_cfg=dict(type='BN', requires_grad=True),
+                   align_corners=False)
+        return Entry(name, lambda: _OCRStage(cfg),
+                     lambda: head_inputs([2048, 19], [size, size], batch),
+                     True)
+
+    return [entry('OCRHead', 'mmseg OCRHead'),
+            entry('mmattn.OCRHead', 'mmattn.OCRHead')]
+
+
+@register_case(
+    'context_whole_image',
+    size=(128, 256),
+    help='whole-image inference at 1/8 of 1024x2048 (use --mode forward): '
+    "DAHead and NLHead, ours and mmseg's (anchor: mmattn.DAHead)")
+def context_whole_image(size: Size, batch: int) -> List[Entry]:
+    entries = []
+    for name, extra, channels, in_index in CONTEXT_HEADS[:2]:
+        for type_ in (f'mmattn.{name}', name):
+            entries.append(decode_head_entry(
+                _context_head_cfg(type_, extra, in_index, channels),
+                channels, [size], batch,
+                name=type_ if '.' in type_ else f'mmseg {name}'))
+    return entries
+
+
+# --------------------------------------------------------------------------
+# plugin blocks vs straightforward implementations of the same formulas
+# --------------------------------------------------------------------------
+class PlainSE(nn.Module):
+    """SE written the obvious way: adaptive pool, two 1x1 convs, sigmoid."""
+
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, channels // reduction, 1)
+        self.fc2 = nn.Conv2d(channels // reduction, channels, 1)
+
+    def forward(self, x):
+        s = self.fc2(torch.relu(self.fc1(self.pool(x))))
+        return x * torch.sigmoid(s)
+
+
+class PlainECA(nn.Module):
+    """ECA written the obvious way: adaptive pool, Conv1d over channels."""
+
+    def __init__(self, channels, kernel_size):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.conv = nn.Conv1d(1, 1, kernel_size, padding=kernel_size // 2,
+                              bias=False)
+
+    def forward(self, x):
+        y = self.pool(x).squeeze(-1).transpose(-1, -2)
+        y = self.conv(y).transpose(-1, -2).unsqueeze(-1)
+        return x * torch.sigmoid(y)
+
+
+class PlainCBAM(nn.Module):
+    """CBAM written the obvious way: adaptive avg/max pools into a shared
+    Linear MLP, then channel max/mean into a 7x7 conv and BN."""
+
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        self.mlp = nn.Sequential(
+            nn.Linear(channels, channels // reduction), nn.ReLU(),
+            nn.Linear(channels // reduction, channels))
+        self.conv = nn.Conv2d(2, 1, 7, padding=3, bias=False)
+        self.bn = nn.BatchNorm2d(1, momentum=0.01)
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        avg = self.mlp(nn.functional.adaptive_avg_pool2d(x, 1).view(n, c))
+        mx = self.mlp(nn.functional.adaptive_max_pool2d(x, 1).view(n, c))
+        x = x * torch.sigmoid(avg + mx).view(n, c, 1, 1)
+        pooled = torch.cat([x.max(1, keepdim=True)[0],
+                            x.mean(1, keepdim=True)], 1)
+        return x * torch.sigmoid(self.bn(self.conv(pooled)))
+
+
+def _mmdet_selayer(channels):
+    from mmdet.models.layers import SELayer  # takes `channels`, not a plugin
+    return SELayer(channels, ratio=16)
+
+
+@register_case(
+    'se_block',
+    size=(56, 56),
+    batch=8,
+    help="SqueezeExcitation vs a plain SE and mmdet's SELayer on a ResNet "
+    'stage-1 output (256 channels; anchor: plain)')
+def se_block(size: Size, batch: int) -> List[Entry]:
+    shape = (batch, 256, *size)
+    return [
+        module_entry(lambda: PlainSE(256), shape, name='plain SE'),
+        module_entry(lambda: _mmdet_selayer(256), shape,
+                     name='mmdet SELayer'),
+        module_entry(dict(type='mmattn.SqueezeExcitation', in_channels=256),
+                     shape, name='SqueezeExcitation'),
+    ]
+
+
+@register_case(
+    'eca_block',
+    size=(56, 56),
+    batch=8,
+    help='EfficientChannelAttention vs a plain ECA (256 channels, k=5; '
+    'anchor: plain)')
+def eca_block(size: Size, batch: int) -> List[Entry]:
+    shape = (batch, 256, *size)
+    return [
+        module_entry(lambda: PlainECA(256, 5), shape, name='plain ECA'),
+        module_entry(dict(type='mmattn.EfficientChannelAttention',
+                          in_channels=256), shape,
+                     name='EfficientChannelAttention'),
+    ]
+
+
+@register_case(
+    'cbam_block',
+    size=(56, 56),
+    batch=8,
+    help='CBAM vs a plain CBAM (256 channels; anchor: plain)')
+def cbam_block(size: Size, batch: int) -> List[Entry]:
+    shape = (batch, 256, *size)
+    return [
+        module_entry(lambda: PlainCBAM(256), shape, name='plain CBAM'),
+        module_entry(dict(type='mmattn.CBAM', in_channels=256), shape,
+                     name='CBAM'),
+    ]

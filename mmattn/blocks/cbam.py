@@ -98,7 +98,11 @@ class CBAM(nn.Module):
 
     def spatial_gate(self, x):
         """Sigmoid spatial weights (N, 1, H, W) of x."""
-        pooled = torch.cat([x.amax(dim=1, keepdim=True),
+        # max() over amax(): its backward scatters into the argmax positions
+        # where amax's builds an (N, C, H, W) tie mask and a tie count, which
+        # made the whole block's backward slower than a plain CBAM's. Both
+        # are deterministic; on ties max() sends the gradient to one channel.
+        pooled = torch.cat([x.max(dim=1, keepdim=True)[0],
                             x.mean(dim=1, keepdim=True)], dim=1)
         y = self.spatial_conv(pooled)
         if self.spatial_norm is not None:
