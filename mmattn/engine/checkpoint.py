@@ -15,6 +15,13 @@ functions and are written as ``builtins.getattr(HistoryBuffer, 'min')``.
 Admitting ``getattr`` would admit arbitrary attribute access, so instead the
 defaults are left out of the pickle (``__setstate__`` restores them anyway) and
 only user-registered statistics are written.
+
+Checkpoints written by mmengine without mmattn do carry those
+``getattr(HistoryBuffer, 'min')`` calls. They load too: the name
+``builtins.getattr`` is bound, inside the loader only, to
+:func:`_history_statistic`, which answers exactly those four lookups and
+refuses any other (:class:`UnsafeCheckpointError`), so no attribute of any
+other object can be reached.
 """
 import pickle
 import re
@@ -55,6 +62,24 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a pickled object outside mmattn's allow-list."""
 
 
+def _history_statistic(obj, name, *default):
+    """What ``builtins.getattr`` means while a checkpoint loads.
+
+    Only ``getattr(HistoryBuffer, name)`` for its default statistics, which
+    stock mmengine pickles; anything else is refused before it runs.
+    """
+    if obj is HistoryBuffer and not default and name in _DEFAULT_STATISTICS:
+        return getattr(HistoryBuffer, name)
+    raise UnsafeCheckpointError(
+        f'refusing builtins.getattr({getattr(obj, "__name__", type(obj))!r}, '
+        f'{name!r}) in a checkpoint: only getattr(HistoryBuffer, one of '
+        f'{_DEFAULT_STATISTICS}) is admitted')
+
+
+#: Allow-list entries of the loader: the types plus the restricted getattr.
+_LOADER_GLOBALS = SAFE_GLOBALS + [(_history_statistic, 'builtins.getattr')]
+
+
 def _history_buffer_getstate(self):
     state = dict(self.__dict__)
     state.pop('statistics_methods', None)
@@ -72,6 +97,7 @@ def _history_buffer_getstate(self):
 def _offending_names(filename, err):
     """Names of the pickled globals outside the allow-list."""
     allowed = {f'{g.__module__}.{g.__qualname__}' for g in SAFE_GLOBALS}
+    allowed.add('builtins.getattr')  # admitted, restricted (see above)
     names = []
     if isinstance(filename, str):
         try:
@@ -81,6 +107,9 @@ def _offending_names(filename, err):
             ]
         except Exception:  # not a zip checkpoint: fall back to the message
             names = []
+    refused = re.search(r'refusing (builtins\.getattr\([^)]*\))', str(err))
+    if refused:  # the restricted getattr stopped it
+        return [refused.group(1)]
     if not names:  # torch's message names the global it stopped at
         names = re.findall(r"GLOBAL ([\w.]+)|but got <class '([\w.]+)'>",
                            str(err))
@@ -92,7 +121,7 @@ def _with_allow_list(loader):
     """Wrap an mmengine scheme loader so it loads under the allow-list."""
 
     def load(filename, map_location=None, *args, **kwargs):
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
+        with torch.serialization.safe_globals(_LOADER_GLOBALS):
             try:
                 return loader(filename, map_location, *args, **kwargs)
             except pickle.UnpicklingError as err:
@@ -104,8 +133,7 @@ def _with_allow_list(loader):
                     'containers, HistoryBuffer, numpy scalars and arrays). '
                     'Nothing in it was executed. If you trust its source, '
                     'rewrite it with `python tools/convert_checkpoint.py '
-                    'IN OUT --trust` (checkpoints of mmengine runs without '
-                    'mmattn carry builtins.getattr).') from None
+                    'IN OUT --trust`.') from None
 
     load.__name__ = loader.__name__
     load.__doc__ = loader.__doc__

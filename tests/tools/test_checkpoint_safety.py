@@ -10,6 +10,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmattn  # noqa: F401  (installs the allow-list)
 from mmattn.engine import UnsafeCheckpointError
+from mmattn.engine.checkpoint import SAFE_GLOBALS
 
 def touch_file(path):
     """What the crafted checkpoint would run on load: leave a trace."""
@@ -87,15 +88,54 @@ def _stock_mmengine_checkpoint(path):
                     message_hub=dict(log_scalars={'loss': _Legacy()})), path)
 
 
-def test_stock_mmengine_checkpoint_is_refused_then_converted(tmp_path):
+def test_stock_mmengine_checkpoint_loads_through_restricted_getattr(tmp_path):
+    src = str(tmp_path / 'stock.pth')
+    _stock_mmengine_checkpoint(src)
+    # HistoryBuffer admitted, the getattr alone still stops torch: the
+    # loader's restricted getattr is what makes it load
+    with torch.serialization.safe_globals(SAFE_GLOBALS):
+        with pytest.raises(pickle.UnpicklingError, match='getattr'):
+            torch.load(src)
+    ckpt = _load_checkpoint(src)
+    buf = ckpt['message_hub']['log_scalars']['loss']
+    assert buf.mean() == pytest.approx(2.0)
+    assert buf.statistics('max') == pytest.approx(3.0)
+
+
+class _Getattr:
+    """Pickles as ``getattr(obj, name)``, then calls the result with args."""
+
+    def __init__(self, obj, name, *call_args):
+        self.obj, self.name, self.call_args = obj, name, call_args
+
+    def __reduce__(self):
+        return (getattr, (self.obj, self.name))
+
+
+@pytest.mark.parametrize('obj, name', [(HistoryBuffer, '__init__'),
+                                       (HistoryBuffer, '__class__'),
+                                       (np.ndarray, 'tofile'),
+                                       (np.dtype, '__subclasses__')])
+def test_any_other_getattr_is_refused(tmp_path, obj, name):
+    path = str(tmp_path / 'evil.pth')
+    torch.save(dict(x=_Getattr(obj, name)), path)
+    # unrestricted, it resolves the attribute: the test can fail
+    assert torch.load(path, weights_only=False)['x'] == getattr(obj, name)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        _load_checkpoint(path)
+    assert f"builtins.getattr('{obj.__name__}', '{name}')" in str(info.value)
+
+
+def test_trusted_checkpoint_converted(tmp_path):
     import convert_checkpoint
     src, dst = str(tmp_path / 'stock.pth'), str(tmp_path / 'clean.pth')
     _stock_mmengine_checkpoint(src)
-    with pytest.raises(UnsafeCheckpointError, match='builtins.getattr'):
-        _load_checkpoint(src)
     with pytest.raises(SystemExit):  # refuses without an explicit --trust
         convert_checkpoint.main([src, dst])
     convert_checkpoint.main([src, dst, '--trust'])
+    # the clean file needs no getattr at all
+    assert 'builtins.getattr' not in (
+        torch.serialization.get_unsafe_globals_in_checkpoint(dst))
     ckpt = _load_checkpoint(dst)
     buf = ckpt['message_hub']['log_scalars']['loss']
     assert buf.mean() == pytest.approx(2.0)
