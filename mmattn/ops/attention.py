@@ -19,8 +19,9 @@ computed exactly, with the memory of the fused kernels where they apply:
 * ``'reference'``: the materialised formula, for tests and export.
 
 ``'auto'`` picks SDPA when its fused kernels apply (equal widths; any widths
-on CUDA, where the memory-efficient kernel accepts them), the chunked path on
-CPU otherwise, and the reference formula while exporting to ONNX.
+on CUDA, where the memory-efficient kernel accepts them) and the chunked path
+on CPU otherwise. While exporting to ONNX every ``impl`` runs the reference
+formula.
 
 Autocast is off inside: under fp16/bf16 the logits and softmax are computed in
 float32 (unscaled energies such as PAM's overflow fp16) and the result is cast
@@ -219,10 +220,13 @@ def dot_product_attention(query, key, value, scale=None, impl='auto',
     scale = float(scale)
     dtype = query.dtype
     half = dtype in (torch.float16, torch.bfloat16)
-    if impl == 'auto':
-        if _exporting():
-            impl = 'reference'
-        elif query.is_cuda:
+    if _exporting():
+        # Whatever was asked: the chunk loop would be traced at the export
+        # size, and torch's ONNX rule for SDPA takes sqrt(scale) (NaN for
+        # CAM's negative scale). The formula exports exactly.
+        impl = 'reference'
+    elif impl == 'auto':
+        if query.is_cuda:
             impl = 'sdpa'
         else:
             impl = 'sdpa' if query.size(-1) == value.size(-1) else 'chunked'

@@ -198,14 +198,17 @@ def test_torch_compile_chunked_path():
         torch.testing.assert_close(g.double(), w.double(), rtol=1e-5, atol=1e-5)
 
 
-def test_onnx_export_uses_the_formula(tmp_path):
+@pytest.mark.parametrize('impl', IMPLS)
+@pytest.mark.parametrize('scale', [1.0, -1.0])
+def test_onnx_export_uses_the_formula(tmp_path, impl, scale):
     onnx = pytest.importorskip('onnx')
     ort = pytest.importorskip('onnxruntime')
 
     class Block(torch.nn.Module):
 
         def forward(self, q, k, v):
-            return dot_product_attention(q, k, v, scale=1.0)
+            return dot_product_attention(q, k, v, scale=scale, impl=impl,
+                                         chunk_size=5)
 
     path = tmp_path / 'attention.onnx'
     q, k, v = (torch.randn(1, 12, 4), torch.randn(1, 12, 4),
@@ -220,7 +223,7 @@ def test_onnx_export_uses_the_formula(tmp_path):
                torch.randn(1, 30, 6))
     out = session.run(None, dict(q=q.numpy(), k=k.numpy(), v=v.numpy()))[0]
     torch.testing.assert_close(torch.from_numpy(out).double(),
-                               materialised(q, k, v, 1.0), rtol=1e-4,
+                               materialised(q, k, v, scale), rtol=1e-4,
                                atol=1e-4)
 
 
