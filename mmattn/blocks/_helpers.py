@@ -6,6 +6,7 @@ its input the same way.
 import numbers
 from collections import OrderedDict
 
+import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
 
@@ -72,11 +73,12 @@ def reduced_channels(in_channels, reduction, min_channels=1):
     return max(min_channels, in_channels // reduction)
 
 
-def check_input(x, in_channels):
-    """Raise ValueError unless ``x`` is ``(N, in_channels, H, W)``."""
+def check_input(x, in_channels, name='x'):
+    """Raise ValueError unless ``x`` is ``(N, in_channels, H, W)``; ``name``
+    is the argument named in the message (blocks with several inputs)."""
     if x.dim() != 4 or x.size(1) != in_channels:
         raise ValueError(
-            f'x must have shape (N, {in_channels}, H, W), got '
+            f'{name} must have shape (N, {in_channels}, H, W), got '
             f'{tuple(x.shape)}')
 
 
@@ -112,3 +114,68 @@ class ChannelMLP(nn.Sequential):
             fc1=nn.Conv2d(in_channels, hidden_channels, 1),
             act=build_activation_layer(act_cfg),
             fc2=nn.Conv2d(hidden_channels, in_channels, 1)))
+
+
+def adaptive_pool_matrix(in_size, out_size, like):
+    """The (out_size, in_size) matrix of 1-D adaptive average pooling.
+
+    Row i averages positions floor(i * L / S) to ceil((i + 1) * L / S) - 1,
+    the bins of ``F.adaptive_avg_pool2d`` (overlapping, or repeating one
+    position, when L < S). Built from tensor arithmetic on ``in_size`` so
+    that an ONNX export keeps H and W dynamic.
+    """
+    bins = torch.arange(out_size, device=like.device)
+    start = bins * in_size // out_size
+    end = ((bins + 1) * in_size + out_size - 1) // out_size
+    positions = torch.arange(in_size, device=like.device)
+    inside = ((positions[None, :] >= start[:, None])
+              & (positions[None, :] < end[:, None]))
+    return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
+
+
+def adaptive_avg_pool(x, output_size):
+    """``F.adaptive_avg_pool2d(x, output_size)`` as two matrix products.
+
+    (N, C, H, W) -> (N, C, h, w). The CUDA backward of
+    ``adaptive_avg_pool2d`` is refused under
+    ``torch.use_deterministic_algorithms(True)``, and its ONNX export needs
+    a static input size; products with the pooling matrices have neither
+    problem.
+    """
+    out_h, out_w = output_size
+    rows = adaptive_pool_matrix(x.shape[2], out_h, x)
+    cols = adaptive_pool_matrix(x.shape[3], out_w, x)
+    return rows @ x @ cols.t()
+
+
+def refuse_single_sample_batch_norm(norm, x, name):
+    """Raise ValueError where a BN over pooled (N, C, 1, 1) vectors would
+    see one value per channel (batch size 1 in training).
+
+    torch raises too, but without saying which argument to change. Only
+    plain BN is checked: SyncBN pools its statistics over every process.
+    """
+    if (x.size(0) == 1 and norm is not None and norm.training
+            and isinstance(norm, (nn.BatchNorm1d, nn.BatchNorm2d))):
+        raise ValueError(
+            f'{name} gives a {type(norm).__name__} over pooled (N, C, 1, 1) '
+            'vectors, which needs a batch of at least 2 in training, got '
+            'batch size 1; '
+            'train with 2 or more samples per GPU (or SyncBN), or set '
+            f'{name}=dict(type=\'GN\', num_groups=...) or None')
+
+
+class LinearMLP(nn.Sequential):
+    """Linear -> activation -> Linear on (N, in_features) vectors.
+
+    The bias-free excitation MLPs of SPA and FcaNet, kept as ``nn.Linear``
+    so that the authors' ``fc.0``/``fc.2`` weights load without reshaping.
+    Children: ``fc1``, ``act``, ``fc2``.
+    """
+
+    def __init__(self, in_features, hidden_features, out_features,
+                 bias=False, act_cfg=dict(type='ReLU')):
+        super().__init__(OrderedDict(
+            fc1=nn.Linear(in_features, hidden_features, bias=bias),
+            act=build_activation_layer(act_cfg),
+            fc2=nn.Linear(hidden_features, out_features, bias=bias)))

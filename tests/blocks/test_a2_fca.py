@@ -1,0 +1,347 @@
+"""Double attention (A^2-Nets) and FcaNet's multi-spectral channel attention
+against their formulas written out in plain torch (loops, explicit softmax
+and cosines)."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.registry import init_default_scope
+
+import mmattn  # noqa: F401  (registers the mmattn.* names)
+from mmattn.blocks import DoubleAttention, MultiSpectralChannelAttention
+from mmattn.blocks.multi_spectral import TOP16_FREQUENCIES
+from conftest import export_opset17_and_check, randomise
+
+SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
+          (2, 16, 9, 13)]
+
+
+# ---------------------------------------------------------------- references
+def _conv1x1(conv, x):
+    """A 1x1 conv as a sum over input channels: (N, C_in, H, W) ->
+    (N, C_out, H * W)."""
+    w = conv.weight.flatten(1)  # (out, in)
+    y = (w[None, :, :, None] * x.flatten(2)[:, None]).sum(dim=2)
+    return y if conv.bias is None else y + conv.bias[None, :, None]
+
+
+def _softmax(logits, dim):
+    e = torch.exp(logits - logits.amax(dim=dim, keepdim=True))
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+def reference_a2(block, x):
+    """Chen et al.: g_j = sum_p A[:, p] softmax_p(B_j)[p];
+    z[:, p] = sum_j g_j softmax_j(V[:, p])[j]; out = x + recon(z)."""
+    n, c, h, w = x.shape
+    a = _conv1x1(block.phi, x)  # (N, c_m, P)
+    b = _softmax(_conv1x1(block.theta, x), dim=2)  # over positions
+    v = _softmax(_conv1x1(block.rho, x), dim=1)  # over descriptors
+    descriptors = [(a * b[:, j:j + 1]).sum(dim=2)
+                   for j in range(block.num_descriptors)]  # (N, c_m) each
+    z = sum(descriptors[j][:, :, None] * v[:, j:j + 1]
+            for j in range(block.num_descriptors))
+    z = z.view(n, block.mid_channels, h, w)
+    return x + _conv1x1(block.recon, z).view(n, c, h, w)
+
+
+def _bin_mean(x, i, j, rows, cols):
+    """Mean of adaptive-pooling bin (i, j) of a rows x cols grid."""
+    h, w = x.shape[2:]
+    r0, r1 = (i * h) // rows, math.ceil((i + 1) * h / rows)
+    c0, c1 = (j * w) // cols, math.ceil((j + 1) * w / cols)
+    return x[:, :, r0:r1, c0:c1].mean(dim=(2, 3))
+
+
+def _dct(freq, pos, size):
+    value = math.cos(math.pi * freq * (pos + 0.5) / size) / math.sqrt(size)
+    return value * math.sqrt(2) if freq else value
+
+
+def reference_fca(block, x):
+    """Qin et al.: pool to (dct_h, dct_w), channel group k summed against
+    the 2-D DCT basis of its frequency, bias-free MLP, sigmoid, scale."""
+    n, c = x.shape[:2]
+    dh, dw = block.dct_size
+    groups = len(block.frequencies)
+    per_group = c // groups
+    y = x.new_zeros(n, c)
+    for i in range(dh):
+        for j in range(dw):
+            pooled = _bin_mean(x, i, j, dh, dw)  # (N, C)
+            for k, (u, v) in enumerate(block.frequencies):
+                weight = (_dct(u * (dh // 7), i, dh)
+                          * _dct(v * (dw // 7), j, dw))
+                part = slice(k * per_group, (k + 1) * per_group)
+                y[:, part] = y[:, part] + weight * pooled[:, part]
+    a = torch.sigmoid(F.linear(F.relu(F.linear(y, block.mlp.fc1.weight)),
+                               block.mlp.fc2.weight))
+    return x * a[:, :, None, None]
+
+
+BLOCKS = {
+    'a2': (lambda c: DoubleAttention(c), reference_a2),
+    'a2_wide': (lambda c: DoubleAttention(c, mid_channels=6,
+                                          num_descriptors=3), reference_a2),
+    'fca': (lambda c: MultiSpectralChannelAttention(c, reduction=4),
+            reference_fca),
+    'fca_14x7_top4': (lambda c: MultiSpectralChannelAttention(
+        c, dct_size=(14, 7), reduction=2,
+        frequencies=TOP16_FREQUENCIES[:4]), reference_fca),
+}
+ONNX_BLOCKS = list(BLOCKS)
+
+
+# ------------------------------------------------------------------ formulas
+@pytest.mark.parametrize('shape', SHAPES)
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_matches_formula(name, shape):
+    torch.manual_seed(0)
+    make, reference = BLOCKS[name]
+    block = randomise(make(shape[1])).eval()
+    x = torch.randn(*shape)
+    out = block(x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, reference(block, x), rtol=1e-5,
+                               atol=1e-5)
+
+
+@pytest.mark.parametrize('shape', [(3, 16, 9, 7), (2, 16, 16, 8)])
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_gradients_match_and_reach_every_parameter(name, shape):
+    torch.manual_seed(0)
+    make, reference = BLOCKS[name]
+    block = randomise(make(16)).train().double()
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    out = block(x)
+    ref = reference(block, x2)
+    # the DCT buffer is built in float32: float64 runs carry its rounding
+    tol = dict(rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out, ref, **tol)
+    out.square().sum().backward()
+    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
+    block.zero_grad()
+    ref.square().sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, **tol)
+    for n, p in block.named_parameters():
+        # DDP without find_unused_parameters needs every one used
+        assert grads[n].abs().sum() > 0, n
+        torch.testing.assert_close(grads[n], p.grad, msg=n, **tol)
+
+
+# ----------------------------------------------------------------------- A2
+def test_a2_structure_and_defaults():
+    block = DoubleAttention(64)
+    assert block.mid_channels == block.num_descriptors == 16
+    assert block.theta.bias is None  # a constant cancels in the softmax
+    assert set(block.state_dict()) == {
+        'phi.weight', 'phi.bias', 'theta.weight', 'rho.weight', 'rho.bias',
+        'recon.weight', 'recon.bias'}
+    assert DoubleAttention(4).mid_channels == 1
+    block = DoubleAttention(2, mid_channels=3, num_descriptors=5)
+    assert (block.mid_channels, block.num_descriptors) == (3, 5)
+
+
+def test_a2_starts_as_identity_and_learns():
+    torch.manual_seed(0)
+    block = DoubleAttention(16)
+    x = torch.randn(2, 16, 5, 7)
+    assert torch.equal(block(x), x)
+    block(x).square().sum().backward()
+    assert block.recon.weight.grad.abs().sum() > 0
+    assert not DoubleAttention(16, zero_init=False).recon.weight.eq(0).all()
+
+
+@pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
+def test_a2_identity_survives_backbone_init_weights(scope):
+    """ResNet's init_cfg re-initialises every Conv2d (Kaiming); the block's
+    init_weights, called after it, zeroes recon again."""
+    model = _resnet50(scope, [dict(cfg=dict(type='mmattn.DoubleAttention'),
+                                   stages=(False, False, False, True),
+                                   position='after_conv3')])
+    torch.nn.init.ones_(model.layer4[0].a2.recon.weight)
+    model.init_weights()
+    for block in model.layer4:
+        assert torch.all(block.a2.recon.weight == 0)
+        assert torch.all(block.a2.recon.bias == 0)
+        assert block.a2.phi.weight.std() > 0
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_a2_autocast_large_inputs_stay_finite(dtype):
+    torch.manual_seed(0)
+    block = randomise(DoubleAttention(16))
+    x = 1e2 * torch.randn(2, 16, 9, 7)
+    with torch.autocast(device_type='cpu', dtype=dtype):
+        out = block(x)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out.float(), block(x), rtol=0.05, atol=5.0)
+
+
+# ------------------------------------------------------------------- FcaNet
+def test_fca_structure():
+    block = MultiSpectralChannelAttention(64)
+    assert block.hidden_channels == 4 and block.dct_size == (7, 7)
+    assert block.frequencies == TOP16_FREQUENCIES
+    assert block.dct_filters.shape == (16, 7, 7)
+    # fixed: a buffer outside the state dict
+    assert set(block.state_dict()) == {'mlp.fc1.weight', 'mlp.fc2.weight'}
+    assert [n for n, _ in block.named_buffers()] == ['dct_filters']
+    assert block.mlp.fc1.bias is None and block.mlp.fc2.bias is None
+
+
+def test_fca_dct_filters_are_orthonormal():
+    """All 49 frequencies of a 7 x 7 grid form an orthonormal basis."""
+    every = [(u, v) for u in range(7) for v in range(7)]
+    block = MultiSpectralChannelAttention(49, reduction=7,
+                                          frequencies=every)
+    basis = block.dct_filters.flatten(1).double()
+    torch.testing.assert_close(basis @ basis.t(),
+                               torch.eye(49, dtype=torch.float64),
+                               atol=1e-6, rtol=0)
+
+
+def test_fca_lowest_frequency_is_scaled_gap():
+    x = torch.randn(2, 16, 14, 14)
+    block = MultiSpectralChannelAttention(16, dct_size=14,
+                                          frequencies=[(0, 0)])
+    torch.testing.assert_close(block.spectral_pool(x),
+                               x.mean(dim=(2, 3)) * 14)
+
+
+@pytest.mark.parametrize('size', [(56, 56), (40, 23), (5, 9)])
+def test_fca_equals_pool_then_per_channel_filter(size):
+    """The authors' form: adaptive average pool to 56 x 56 (none at that
+    size), then a (C, 56, 56) filter, channel c using frequency c // 4 with
+    indices scaled by 56 // 7 = 8."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 64, *size, dtype=torch.float64)
+    block = MultiSpectralChannelAttention(64, dct_size=56).double()
+    h = torch.arange(56, dtype=torch.float64)
+    filters = []
+    for u, v in TOP16_FREQUENCIES:
+        cu = torch.cos(math.pi * 8 * u * (h + 0.5) / 56) / math.sqrt(56)
+        cv = torch.cos(math.pi * 8 * v * (h + 0.5) / 56) / math.sqrt(56)
+        cu, cv = cu * (2**0.5 if u else 1), cv * (2**0.5 if v else 1)
+        filters += [cu[:, None] * cv[None, :]] * 4
+    pooled = F.adaptive_avg_pool2d(x, 56)
+    expected = (pooled * torch.stack(filters)).sum(dim=(2, 3))
+    # float32 buffer
+    torch.testing.assert_close(block.spectral_pool(x), expected, rtol=1e-5,
+                               atol=1e-6)
+
+
+# ------------------------------------------------------------ determinism
+def test_deterministic_mode():
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 9, 7)
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        for name, (make, _) in BLOCKS.items():
+            block = randomise(make(16)).train()
+            runs = []
+            for _ in range(2):
+                block.zero_grad()
+                xi = x.clone().requires_grad_(True)
+                out = block(xi)
+                out.square().sum().backward()
+                runs.append([out.detach(), xi.grad]
+                            + [p.grad.clone() for p in block.parameters()])
+            for a, b in zip(*runs):
+                assert torch.equal(a, b), name
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+# ------------------------------------------------------------ bad arguments
+A2 = DoubleAttention
+FCA = MultiSpectralChannelAttention
+
+
+@pytest.mark.parametrize('cls, kwargs, match', [
+    (A2, dict(in_channels=0), r'in_channels.*got 0'),
+    (A2, dict(in_channels=2), r'reduction.*<= in_channels \(2\).*got 4'),
+    (A2, dict(in_channels=16, reduction=0), r'reduction.*got 0'),
+    (A2, dict(in_channels=16, mid_channels=0), r'mid_channels.*got 0'),
+    (A2, dict(in_channels=16, num_descriptors=2.0),
+     r'num_descriptors.*got 2\.0'),
+    (FCA, dict(in_channels=0), r'in_channels.*got 0'),
+    (FCA, dict(in_channels=8), r'reduction.*<= in_channels.*16'),
+    (FCA, dict(in_channels=24, reduction=2),
+     r'in_channels.*divisible.*frequencies \(16\).*got 24'),
+    (FCA, dict(in_channels=16, dct_size=6), r'dct_size.*>= 7.*got 6'),
+    (FCA, dict(in_channels=16, dct_size=(7, 0)),
+     r'dct_size.*got \(7, 0\)'),
+    (FCA, dict(in_channels=16, frequencies=[(0, 7)]),
+     r'frequencies.*0 <= u, v < 7.*\(0, 7\)'),
+    (FCA, dict(in_channels=16, frequencies=[]), r'frequencies.*got \(\)'),
+])
+def test_bad_arguments(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)
+
+
+def test_a2_zero_init_must_be_a_bool():
+    with pytest.raises(TypeError, match=r'zero_init.*bool.*got 1'):
+        DoubleAttention(16, zero_init=1)
+
+
+@pytest.mark.parametrize('name', ['a2', 'fca'])
+def test_bad_input_shape(name):
+    block = BLOCKS[name][0](16)
+    with pytest.raises(ValueError, match=r'\(N, 16, H, W\).*\(1, 8, 4, 4\)'):
+        block(torch.randn(1, 8, 4, 4))
+
+
+# ----------------------------------------------------------------- plugins
+def _resnet50(scope, plugins):
+    init_default_scope(scope)
+    if scope == 'mmseg':
+        from mmseg.registry import MODELS
+        cfg = dict(type='ResNetV1c')
+    else:
+        from mmdet.registry import MODELS
+        cfg = dict(type='ResNet')
+    model = MODELS.build(dict(cfg, depth=50, plugins=plugins))
+    model.eval()  # ResNet.train() returns None: do not chain it
+    return model
+
+
+@pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
+def test_as_plugins_after_conv3_in_resnet50(scope):
+    """FcaNet with the paper's DCT size per stage (56/28/14/7 at 224 x 224;
+    the 64 x 64 input here is pooled up to it) and A2 in the last stages."""
+    plugins = [
+        dict(cfg=dict(type='mmattn.MultiSpectralChannelAttention',
+                      dct_size=size),
+             stages=tuple(i == stage for i in range(4)),
+             position='after_conv3')
+        for stage, size in enumerate((56, 28, 14, 7))
+    ] + [dict(cfg=dict(type='mmattn.DoubleAttention'),
+              stages=(False, False, True, True), position='after_conv3')]
+    model = _resnet50(scope, plugins)
+    assert model.layer1[0].after_conv3_plugin_names == ['fca']
+    assert model.layer3[0].after_conv3_plugin_names == ['fca', 'a2']
+    assert [layer[0].fca.dct_size for layer in (
+        model.layer1, model.layer2, model.layer3, model.layer4)] == [
+            (56, 56), (28, 28), (14, 14), (7, 7)]
+    assert model.layer4[0].a2.in_channels == 2048
+    keys = set(model.state_dict())
+    assert {'layer1.0.fca.mlp.fc1.weight', 'layer4.2.a2.recon.weight'} <= keys
+    assert not any('dct_filters' in k for k in keys)
+    with torch.no_grad():
+        x = torch.randn(1, 3, 64, 64)
+        outs = model(x)
+    assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
+
+
+# -------------------------------------------------------------------- ONNX
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.parametrize('name', ONNX_BLOCKS)
+def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
+    torch.manual_seed(0)
+    block = randomise(BLOCKS[name][0](16)).eval()
+    export_opset17_and_check(block, tmp_path / f'{name}.onnx')
