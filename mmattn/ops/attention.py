@@ -101,10 +101,15 @@ def _reference(query, key, value, scale):
 
 
 def _sdpa(query, key, value, scale):
-    # The CPU flash kernel serves (B, heads, L, D) only.
+    # The CPU flash kernel serves (B, heads, L, D) with unit stride along D
+    # only; given a transposed view SDPA silently takes its O(Lq Lk) math
+    # path, so the copy (O(L D)) is the cheap side.
     squeeze = query.dim() == 3
     if squeeze:
         query, key, value = (t.unsqueeze(1) for t in (query, key, value))
+    if not query.is_cuda:
+        query, key, value = (t if t.stride(-1) == 1 else t.contiguous()
+                             for t in (query, key, value))
     out = F.scaled_dot_product_attention(query, key, value, scale=scale)
     return out.squeeze(1) if squeeze else out
 
