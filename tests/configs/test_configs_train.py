@@ -41,7 +41,15 @@ def test_configs_exist():
             'spanet/faster-rcnn_r50-spanet_fpn_1x_coco.py',
     ] + [f'{b}_r50_cityscapes.py' for b in ('se', 'eca', 'cbam', 'spenet')
          ] + [f'{b}_faster-rcnn_r50_fpn_1x_coco.py'
-              for b in ('se', 'eca', 'cbam', 'spenet')]:
+              for b in ('se', 'eca', 'cbam', 'spenet')
+         ] + [p for a in ('danet', 'ann', 'ccnet', 'gcnet', 'ocrnet',
+                          'nonlocal')
+              for p in (f'{a}_r50_cityscapes.py',
+                        f'{a}/{a}_r50-d8_4xb2-80k_cityscapes-512x1024.py')
+         ] + ['ocrnet/ocrnet_r101-d8_8xb2-80k_cityscapes-512x1024.py',
+              'gcnet/faster-rcnn_r50_fpn-gc-neck_1x_coco.py',
+              'gcnet/mask-rcnn_r50_fpn-gc-neck_1x_coco.py',
+              'danet/faster-rcnn_r50_fpn-danet-neck_1x_coco.py']:
         assert required in names
 
 

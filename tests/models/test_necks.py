@@ -89,3 +89,98 @@ def test_too_few_levels_at_forward():
                          in_channels=4, levels=(3, ))
     with pytest.raises(ValueError, match='feature levels'):
         neck((torch.randn(1, 4, 4, 4), ))
+
+
+def _chained_neck(levels=(1, 2)):
+    return AttentionNeck([
+        dict(type='mmattn.SalientPositionAttention', k=2),
+        dict(type='mmattn.SqueezeExcitation', reduction=2)
+    ], in_channels=[4, 8, 8], levels=levels)
+
+
+def test_list_of_blocks_runs_in_order_at_each_level():
+    from mmattn.blocks import SqueezeExcitation
+    neck = _chained_neck().eval()
+    for i in ('1', '2'):
+        chain = neck.blocks[i]
+        assert isinstance(chain, torch.nn.Sequential)
+        assert [type(b) for b in chain] == [SalientPositionAttention,
+                                            SqueezeExcitation]
+        assert chain[0].in_channels == 8
+    assert neck.blocks['1'][0] is not neck.blocks['2'][0]  # own weights
+    feats = (torch.randn(2, 4, 12, 12), torch.randn(2, 8, 6, 6),
+             torch.randn(2, 8, 3, 5))
+    with torch.no_grad():
+        outs = neck(feats)
+        torch.testing.assert_close(outs[0], feats[0])
+        for i in (1, 2):
+            chain = neck.blocks[str(i)]
+            expected = chain[1](chain[0](feats[i]))
+            torch.testing.assert_close(outs[i], expected)
+            # the order matters: the other order gives something else
+            assert not torch.allclose(chain[0](chain[1](feats[i])), expected)
+
+
+def test_state_dict_keys_one_block_unchanged_list_indexed():
+    single = AttentionNeck(dict(type='mmattn.SqueezeExcitation',
+                                reduction=2), in_channels=4, levels=(0, ))
+    assert all(k.startswith('blocks.0.') and not k.startswith('blocks.0.0.')
+               for k in single.state_dict())
+    keys = _chained_neck(levels=(2, )).state_dict()
+    assert {k.split('.')[2] for k in keys} == {'0', '1'}
+    # a list of one block is a chain of one, not the unwrapped block
+    one = AttentionNeck([dict(type='mmattn.SqueezeExcitation', reduction=2)],
+                        in_channels=4, levels=(0, ))
+    assert all(k.startswith('blocks.0.0.') for k in one.state_dict())
+
+
+@pytest.mark.parametrize('block', [[], [dict(type='mmattn.SqueezeExcitation'),
+                                        'SqueezeExcitation'],
+                                   [dict(reduction=2)]])
+def test_bad_block_lists(block):
+    with pytest.raises(TypeError, match='block must be'):
+        AttentionNeck(block, in_channels=4, levels=(0, ))
+
+
+def _shipped_detector(name):
+    """A shipped COCO neck config with a ResNet-18 backbone and no
+    pretrained weights (the neck is what is tested)."""
+    cfg = Config.fromfile(osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+        'configs', name))
+    cfg.model.backbone.init_cfg = None
+    cfg.model.backbone.depth = 18
+    cfg.model.neck[0].in_channels = [64, 128, 256, 512]
+    init_default_scope('mmdet')
+    return MODELS.build(cfg.model).eval()
+
+
+@pytest.mark.parametrize('name, levels, types', [
+    ('gcnet/faster-rcnn_r50_fpn-gc-neck_1x_coco.py', (0, 1, 2, 3, 4),
+     ['GlobalContext']),
+    ('danet/faster-rcnn_r50_fpn-danet-neck_1x_coco.py', (2, 3, 4),
+     ['PositionAttention', 'ChannelAttention']),
+])
+def test_shipped_neck_configs_start_as_the_plain_detector(name, levels,
+                                                          types):
+    model = _shipped_detector(name)
+    neck = model.neck[1]
+    assert neck.levels == levels
+    for block in neck.blocks.values():
+        chain = list(block) if isinstance(block, torch.nn.Sequential) \
+            else [block]
+        assert [type(b).__name__ for b in chain] == types
+        assert all(type(b).__module__.startswith('mmattn.') for b in chain)
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        fpn_only = model.neck[0](model.backbone(x))
+        feats = model.extract_feat(x)
+        # the blocks start as the identity: the detector is the plain one
+        for f, g in zip(feats, fpn_only):
+            torch.testing.assert_close(f, g)
+        # ... and they are live: perturbed weights change every chosen level
+        for p in neck.parameters():
+            p.add_(0.5 * torch.rand_like(p))
+        feats = model.extract_feat(x)
+    for i in range(5):
+        assert torch.allclose(feats[i], fpn_only[i]) == (i not in levels)

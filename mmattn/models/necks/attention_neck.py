@@ -1,18 +1,30 @@
-"""AttentionNeck: any registered block on chosen levels of a feature pyramid."""
+"""AttentionNeck: registered blocks on chosen levels of a feature pyramid."""
 import torch.nn as nn
 from mmengine.model import BaseModule
 
 from ...registry import MODELS
 
 
+def _block_configs(block):
+    """``block`` as a non-empty list of config dicts, or a TypeError."""
+    configs = list(block) if isinstance(block, (list, tuple)) else [block]
+    if not configs or not all(
+            isinstance(cfg, dict) and 'type' in cfg for cfg in configs):
+        raise TypeError(
+            'block must be a config dict with a type, or a non-empty list '
+            f'of them, got {block!r}')
+    return configs
+
+
 @MODELS.register_module()
 class AttentionNeck(BaseModule):
-    """Apply an attention block to chosen levels of a multi-level feature tuple.
+    """Apply attention blocks to chosen levels of a multi-level feature tuple.
 
-    It has no math of its own: each chosen level gets its own block, built
-    from ``block`` with that level's ``in_channels``; other levels pass
-    through. Being a neck that maps a tuple to a tuple, it chains after an FPN
-    (mmengine builds a list of necks as an ``nn.Sequential``)::
+    It has no math of its own: each chosen level gets its own block (or its
+    own chain of blocks), built from ``block`` with that level's
+    ``in_channels``; other levels pass through. Being a neck that maps a
+    tuple to a tuple, it chains after an FPN (mmengine builds a list of necks
+    as an ``nn.Sequential``)::
 
         neck=[dict(type='FPN', in_channels=[256, 512, 1024, 2048],
                    out_channels=256, num_outs=5),
@@ -20,9 +32,18 @@ class AttentionNeck(BaseModule):
                    block=dict(type='mmattn.SalientPositionAttention', k=8),
                    in_channels=256, levels=(2, 3, 4))]
 
+    A list of blocks is applied in order at every chosen level, e.g. DANet's
+    position then channel attention:
+    ``block=[dict(type='mmattn.PositionAttention'),
+    dict(type='mmattn.ChannelAttention')]``. The chain is sequential rather
+    than DANet head's parallel sum because two residual blocks in sequence
+    that each start as the identity keep the whole neck the identity at step
+    0, which a sum of two (2x) would not.
+
     Args:
-        block (dict): config of a shape-preserving block taking
-            ``in_channels`` (any mmattn block, or mmcv's ``ContextBlock``...).
+        block (dict | list[dict]): config of a shape-preserving block taking
+            ``in_channels`` (any mmattn block, or mmcv's ``ContextBlock``...),
+            or a list of such configs applied in sequence.
         in_channels (int | Sequence[int]): channels of every level, or one
             int when all levels have the same width (FPN outputs).
         levels (Sequence[int], optional): indices of the levels that get a
@@ -30,13 +51,15 @@ class AttentionNeck(BaseModule):
         init_cfg (dict, optional): mmengine initialisation config.
 
     Shapes: a tuple/list of ``(N, C_i, H_i, W_i)`` in, the same shapes out.
+
+    ``blocks[str(level)]`` is the block itself for one config, and an
+    ``nn.Sequential`` of the blocks for a list (state-dict keys
+    ``blocks.<level>.<position>.*``).
     """
 
     def __init__(self, block, in_channels, levels=None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(block, dict) or 'type' not in block:
-            raise TypeError(
-                f'block must be a config dict with a type, got {block!r}')
+        configs = _block_configs(block)
         if levels is None:
             if isinstance(in_channels, int):
                 raise ValueError(
@@ -58,10 +81,20 @@ class AttentionNeck(BaseModule):
                     f'levels {self.levels} index past in_channels '
                     f'{in_channels}')
             channels = {i: in_channels[i] for i in self.levels}
-        self.blocks = nn.ModuleDict({
-            str(i): MODELS.build(dict(block, in_channels=channels[i]))
-            for i in self.levels
-        })
+
+        def build(level):
+            chain = [
+                MODELS.build(dict(cfg, in_channels=channels[level]))
+                for cfg in configs
+            ]
+            # one dict keeps the block unwrapped, so its state-dict keys stay
+            # blocks.<level>.* as before lists were accepted
+            return chain[0] if isinstance(block, dict) else nn.Sequential(
+                *chain)
+
+        self.blocks = nn.ModuleDict(
+            {str(i): build(i)
+             for i in self.levels})
 
     def forward(self, inputs):
         if max(self.levels) >= len(inputs):
