@@ -85,15 +85,40 @@ def test_every_mmattn_module_is_reachable_by_scoped_name(scope):
         assert MODELS.get(f'mmattn.{name}') is MMATTN_MODELS.get(name)
 
 
-def test_no_mmattn_name_shadows_upstream():
+def _unprefixed_names_resolving_to_mmattn():
+    """(scope, name) for every mmattn name that, written without the
+    ``mmattn.`` prefix, resolves to an mmattn class in mmengine's root,
+    mmseg's or mmdet's registry (what a build under those default scopes
+    looks up). The same name may exist upstream (mmcv registers its
+    ``CrissCrossAttention`` in the root): it must resolve to upstream's."""
     import mmdet.models  # noqa: F401
     import mmseg.models  # noqa: F401
     from mmdet.registry import MODELS as DET
     from mmengine.registry import MODELS as ROOT
     from mmseg.registry import MODELS as SEG
+    shadowed = []
     for name in MMATTN_MODELS.module_dict:
-        for registry in (SEG, DET):
+        for registry in (ROOT, SEG, DET):
             found = registry.get(name)
-            # an unprefixed name resolves to the upstream class, never ours
-            assert found is None or found.__module__.split('.')[0] != 'mmattn'
-        assert name not in ROOT.module_dict
+            if found is not None and found.__module__.startswith('mmattn'):
+                shadowed.append((registry.scope, name))
+    return shadowed
+
+
+def test_no_mmattn_name_shadows_upstream():
+    assert _unprefixed_names_resolving_to_mmattn() == []
+    # names both sides use: the unprefixed one stays upstream's
+    from mmengine.registry import MODELS as ROOT
+    from mmseg.registry import MODELS as SEG
+    assert ROOT.get('CrissCrossAttention').__module__.startswith('mmcv.')
+    assert SEG.get('CCHead').__module__.startswith('mmseg.')
+
+
+@pytest.mark.parametrize('registry', ['mmengine', 'mmseg', 'mmdet'])
+def test_shadow_check_catches_an_mmattn_class_under_an_upstream_name(
+        registry, monkeypatch):
+    module = __import__(f'{registry}.registry', fromlist=['MODELS'])
+    monkeypatch.setitem(module.MODELS._module_dict, 'CrissCrossAttention',
+                        MMATTN_MODELS.get('CrissCrossAttention'))
+    assert (registry, 'CrissCrossAttention') in \
+        _unprefixed_names_resolving_to_mmattn()

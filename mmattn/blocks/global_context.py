@@ -1,0 +1,161 @@
+"""Global context block (GCNet).
+
+Paper: "GCNet: Non-local Networks Meet Squeeze-Excitation Networks and
+Beyond", Y. Cao, J. Xu, S. Lin, F. Wei, H. Hu, ICCV Workshops 2019
+(arXiv:1904.11492). Upstream module: ``mmcv.cnn.ContextBlock``.
+
+The non-local block's attention maps turn out nearly the same for every
+query position, so GCNet computes one query-independent map: a softmax over
+positions pools the whole map into a single context vector, a bottleneck
+transforms it, and it is added to (or multiplies) every position. Cost is
+O(P * C) per image.
+"""
+import torch
+import torch.nn as nn
+
+from ._helpers import (_check_choice, _check_positive_int, _check_real,
+                       check_input, global_avg_pool)
+
+_POOLING_TYPES = ('att', 'avg')
+_FUSION_TYPES = ('channel_add', 'channel_mul')
+
+
+class GlobalContext(nn.Module):
+    """Global context block; keeps the input shape.
+
+    Context modelling: c = sum_p softmax_p(conv_mask(x))_p * x_p with a 1x1
+    conv C -> 1 (``pooling_type='att'``), or c = GAP(x) (``'avg'``); c is
+    (N, C, 1, 1). Transform, one per fusion: 1x1 conv C -> C_r,
+    LayerNorm([C_r, 1, 1]), ReLU, 1x1 conv C_r -> C, with
+    ``C_r = int(C * ratio)``. Fusion: out = x * sigmoid(T_mul(c)) if
+    'channel_mul' is used, then out = out + T_add(c) if 'channel_add' is.
+
+    A drop-in for ``mmcv.cnn.ContextBlock``: the same arguments, parameter
+    names (``conv_mask``, ``channel_add_conv``, ``channel_mul_conv``; the
+    LayerNorm at index 1, the last conv at index 3), init, plugin name
+    (``context_block``), outputs and gradients.
+
+    Args:
+        in_channels (int): channels C of the input.
+        ratio (float): bottleneck ratio; needs ``int(C * ratio) >= 1``.
+            GCNet uses 1/16 (detection backbones) and mmseg's ``GCHead``
+            1/4.
+        pooling_type (str): 'att' (softmax attention pooling) or 'avg'
+            (global average pooling). Defaults to 'att'.
+        fusion_types (tuple[str] | list[str]): non-empty, of 'channel_add'
+            and 'channel_mul'. Defaults to ('channel_add', ).
+
+    Shapes:
+        input (N, C, H, W) -> output (N, C, H, W); any H, W >= 1.
+
+    Init (mmcv's): ``conv_mask`` Kaiming normal (fan_in, ReLU gain) with
+    zero bias; the last conv of each transform zero (weight and bias), so
+    the block starts as the identity ('channel_mul' starts as x * 0.5, as
+    in mmcv). :meth:`init_weights` re-applies it, so that a backbone whose
+    ``init_cfg`` Kaiming-initialises every ``Conv2d`` (mmdet/mmseg ResNet)
+    still starts the block as the identity; mmengine calls a child's
+    ``init_weights`` after the parent's ``init_cfg`` and before a
+    ``Pretrained`` checkpoint, which therefore wins. (mmcv's ContextBlock has
+    no ``init_weights`` and is re-initialised by such a backbone.)
+
+    Precision: the attention logits and their softmax are computed in
+    float32 (float64 for float64 inputs) with autocast off, and the pooling
+    in the input's dtype with autocast off, so float16/bfloat16 autocast
+    with inputs of magnitude 1e2 neither overflows nor moves the weights;
+    the transforms follow autocast like any conv.
+    """
+
+    _abbr_ = 'context_block'
+
+    def __init__(self,
+                 in_channels,
+                 ratio,
+                 pooling_type='att',
+                 fusion_types=('channel_add', )):
+        super().__init__()
+        _check_positive_int('in_channels', in_channels)
+        _check_real('ratio', ratio, positive=True)
+        _check_choice('pooling_type', pooling_type, _POOLING_TYPES)
+        if not isinstance(fusion_types, (list, tuple)) or not fusion_types:
+            raise TypeError(
+                'fusion_types must be a non-empty list or tuple of '
+                f'{_FUSION_TYPES!r}, got {fusion_types!r}')
+        for fusion in fusion_types:
+            _check_choice('fusion_types', fusion, _FUSION_TYPES)
+        planes = int(in_channels * ratio)
+        if planes < 1:
+            raise ValueError(
+                f'ratio must give int(in_channels * ratio) >= 1 (in_channels'
+                f'={in_channels}), got {ratio!r}')
+        self.in_channels = in_channels
+        self.ratio = ratio
+        self.planes = planes
+        self.pooling_type = pooling_type
+        self.fusion_types = fusion_types
+
+        if pooling_type == 'att':
+            self.conv_mask = nn.Conv2d(in_channels, 1, kernel_size=1)
+        self.channel_add_conv = (self._transform()
+                                 if 'channel_add' in fusion_types else None)
+        self.channel_mul_conv = (self._transform()
+                                 if 'channel_mul' in fusion_types else None)
+        self.reset_parameters()
+
+    def _transform(self):
+        # indices 0, 1, 3 hold the parameters, as in mmcv's state dict
+        return nn.Sequential(
+            nn.Conv2d(self.in_channels, self.planes, kernel_size=1),
+            nn.LayerNorm([self.planes, 1, 1]),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(self.planes, self.in_channels, kernel_size=1))
+
+    def reset_parameters(self):
+        """mmcv's init: Kaiming ``conv_mask``, zero last transform convs."""
+        if self.pooling_type == 'att':
+            nn.init.kaiming_normal_(self.conv_mask.weight, mode='fan_in',
+                                    nonlinearity='relu')
+            nn.init.zeros_(self.conv_mask.bias)
+        for transform in (self.channel_add_conv, self.channel_mul_conv):
+            if transform is not None:
+                nn.init.zeros_(transform[-1].weight)
+                nn.init.zeros_(transform[-1].bias)
+
+    def init_weights(self):
+        """Re-apply :meth:`reset_parameters` (see the class doc)."""
+        self.reset_parameters()
+
+    def spatial_pool(self, x):
+        """The context vector c of x: (N, C, H, W) -> (N, C, 1, 1)."""
+        if self.pooling_type == 'avg':
+            return global_avg_pool(x)
+        n, c = x.shape[:2]
+        flat = x.flatten(2)  # (N, C, P)
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        with torch.autocast(x.device.type, enabled=False):
+            # the logits in float32 too, not only their softmax: float16
+            # rounding of a logit of a few hundred is a fraction of a unit,
+            # which scales its weight by e^(that fraction).
+            # (N, 1, C) @ (N, C, P) by bmm: matmul would fold the batch into
+            # a (N * P, C) copy of x
+            weight = self.conv_mask.weight.view(1, 1, c).to(dtype)
+            logits = torch.baddbmm(self.conv_mask.bias.to(dtype).view(1, 1, 1),
+                                   weight.expand(n, -1, -1), flat.to(dtype))
+            weights = torch.softmax(logits, dim=-1)
+            context = torch.bmm(flat, weights.to(x.dtype).transpose(1, 2))
+        return context.view(n, c, 1, 1)
+
+    def forward(self, x):
+        check_input(x, self.in_channels)
+        context = self.spatial_pool(x)
+        if self.channel_mul_conv is None:
+            return x + self.channel_add_conv(context)
+        scale = torch.sigmoid(self.channel_mul_conv(context))
+        if self.channel_add_conv is None:
+            return x * scale
+        # x * scale + add in one pass over x
+        return torch.addcmul(self.channel_add_conv(context), x, scale)
+
+    def extra_repr(self):
+        return (f'in_channels={self.in_channels}, ratio={self.ratio}, '
+                f'pooling_type={self.pooling_type!r}, '
+                f'fusion_types={tuple(self.fusion_types)!r}')
