@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
 
 
@@ -179,3 +180,44 @@ class LinearMLP(nn.Sequential):
             fc1=nn.Linear(in_features, hidden_features, bias=bias),
             act=build_activation_layer(act_cfg),
             fc2=nn.Linear(hidden_features, out_features, bias=bias)))
+
+
+def _bilinear_resize_matrix(in_size, out_size, like):
+    """(out_size, in_size) weights of 1-D linear interpolation with
+    ``align_corners=False`` (PyTorch's rule: source = (i + 0.5) * in / out -
+    0.5, clamped at 0; the upper neighbour clamped at in - 1)."""
+    # float32 whatever x is: bf16 cannot count past 256
+    dst = torch.arange(out_size, device=like.device, dtype=torch.float32)
+    src = ((dst + 0.5) * (in_size / out_size) - 0.5).clamp(min=0)
+    low = src.floor()
+    frac = src - low
+    # the upper neighbour, except at the last source position
+    high = low + (low < in_size - 1).float()
+    positions = torch.arange(in_size, device=like.device,
+                             dtype=torch.float32)
+    weights = ((positions == low[:, None]).float() * (1 - frac)[:, None]
+               + (positions == high[:, None]).float() * frac[:, None])
+    return weights.to(like.dtype)
+
+
+def resize_bilinear(x, size):
+    """``F.interpolate(x, size, mode='bilinear', align_corners=False)`` that
+    also works under ``torch.use_deterministic_algorithms(True)`` on CUDA.
+
+    CUDA's bilinear upsampling backward accumulates with atomics and raises
+    in deterministic mode; there (and only there, as it costs more) the
+    resize is done as two matrix products with the same weights, whose
+    backward is deterministic. Used by the blocks that upsample a gate or a
+    mask to the input's size (RGA, residual attention).
+    """
+    if (x.is_cuda and torch.is_grad_enabled() and x.requires_grad
+            and torch.are_deterministic_algorithms_enabled()):
+        return bilinear_resize_by_matmul(x, size)
+    return F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+
+
+def bilinear_resize_by_matmul(x, size):
+    """The matrix-product form of :func:`resize_bilinear` (any device)."""
+    rows = _bilinear_resize_matrix(x.size(2), size[0], x)
+    cols = _bilinear_resize_matrix(x.size(3), size[1], x)
+    return rows @ x @ cols.transpose(0, 1)

@@ -1,4 +1,16 @@
-"""mmseg decode heads built from mmattn blocks."""
+"""mmseg decode heads built from mmattn blocks.
+
+``DAHead``, ``ANNHead``, ``CCHead``, ``GCHead``, ``OCRHead`` and ``NLHead``
+are drop-ins for mmseg's heads of those names (same arguments, same
+state-dict keys), reached as ``mmattn.<name>``.
+"""
+from .ann_head import ANNHead
+from .cc_head import CCHead
+from .da_head import DAHead
+from .gc_head import GCHead
+from .nl_head import NLHead
+from .ocr_head import OCRHead
 from .spa_head import SPAHead
 
-__all__ = ['SPAHead']
+__all__ = ['ANNHead', 'CCHead', 'DAHead', 'GCHead', 'NLHead', 'OCRHead',
+           'SPAHead']

@@ -1,0 +1,314 @@
+"""GSoP and RGA against their formulas written out in plain torch."""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.registry import init_default_scope
+
+import mmattn  # noqa: F401  (registers the mmattn.* names)
+from mmattn.blocks import GlobalSecondOrderPooling, RelationAwareAttention
+from mmattn.blocks._helpers import bilinear_resize_by_matmul
+from mmattn.blocks._helpers import adaptive_avg_pool
+from conftest import export_opset17_and_check, randomise
+
+
+# ---------------------------------------------------------------- references
+def _batch_norm(bn, y):
+    """BN over every dim but 1, batch statistics in training."""
+    dims = [d for d in range(y.dim()) if d != 1]
+    shape = [1, -1] + [1] * (y.dim() - 2)
+    if bn.training:
+        mean = y.mean(dim=dims, keepdim=True)
+        var = y.var(dim=dims, unbiased=False, keepdim=True)
+    else:
+        mean, var = bn.running_mean.view(shape), bn.running_var.view(shape)
+    return ((y - mean) / torch.sqrt(var + bn.eps) * bn.weight.view(shape)
+            + bn.bias.view(shape))
+
+
+def _pointwise(conv, y):
+    """A 1x1 conv as a sum over input channels (y: (N, C, ...))."""
+    out = torch.einsum('oc,nc...->no...', conv.weight.flatten(1), y)
+    if conv.bias is not None:
+        out = out + conv.bias.view([1, -1] + [1] * (y.dim() - 2))
+    return out
+
+
+def _conv_module(module, y):
+    """mmcv ConvModule: conv (1x1), BN, optional ReLU."""
+    y = _batch_norm(module.bn, _pointwise(module.conv, y))
+    return F.relu(y) if module.with_activation else y
+
+
+def reference_gsop(block, x):
+    """Gao et al.: relu -> 1x1 conv -> BN -> relu; Sigma = (1/M) X I_bar X^T
+    with the M x M centring matrix I_bar = I - 11^T / M; BN over rows;
+    row i -> 4 numbers by its own (d, 1) kernel; 1x1 conv; sigmoid."""
+    n, c, h, w = x.shape
+    z = _conv_module(block.reduce, F.relu(x)).flatten(2)  # (N, d, M)
+    m = h * w
+    centring = torch.eye(m) - torch.ones(m, m) / m
+    cov = z @ centring @ z.transpose(1, 2) / m  # (N, d, d)
+    cov = _batch_norm(block.row_norm, cov)  # dim 1 = rows
+    d = block.cov_channels
+    e = block.expansion
+    weight = block.row_conv.weight.view(d, e, d)  # [row, out, column]
+    rows = torch.einsum('iej,nij->nie', weight, cov).reshape(n, d * e)
+    rows = rows + block.row_conv.bias
+    a = torch.sigmoid(rows @ block.fc.weight.flatten(1).t() + block.fc.bias)
+    return x * a[:, :, None, None]
+
+
+def _relation_gate(theta_m, phi_m, embed_m, relation_m, gate_m, nodes):
+    """The RGA gate logits of one variant for node features ``nodes``
+    (N, F, V): F features per node, V nodes, by explicit loops over pairs."""
+    theta = _conv_module(theta_m, nodes)  # (N, F', V)
+    phi = _conv_module(phi_m, nodes)
+    v = nodes.size(2)
+    relation = torch.zeros(nodes.size(0), v, v)
+    for i in range(v):
+        for j in range(v):
+            relation[:, i, j] = (theta[:, :, i] * phi[:, :, j]).sum(1)
+    # node i: [R(i, :), R(:, i)]
+    vectors = torch.stack([torch.cat([relation[:, i, :], relation[:, :, i]],
+                                     dim=1) for i in range(v)], dim=2)
+    y = torch.cat([_conv_module(embed_m, nodes).mean(1, keepdim=True),
+                   _conv_module(relation_m, vectors)], dim=1)
+    return _conv_module(gate_m[1], _conv_module(gate_m[0], y))  # (N, 1, V)
+
+
+def reference_rga(block, x):
+    """Zhang et al.: spatial gate, then channel gate, each from relation
+    vectors, on x average-pooled to the block's grid; the spatial gate is
+    resized back bilinearly."""
+    h, w = block.spatial_size
+    if block.use_spatial:
+        pooled = F.adaptive_avg_pool2d(x, (h, w)).flatten(2)  # (N, C, P)
+        logits = _relation_gate(block.theta_s, block.phi_s, block.embed_s,
+                                block.relation_s, block.gate_s, pooled)
+        gate = torch.sigmoid(logits).view(-1, 1, h, w)
+        x = x * F.interpolate(gate, size=x.shape[2:], mode='bilinear',
+                              align_corners=False)
+    if block.use_channel:
+        pooled = F.adaptive_avg_pool2d(x, (h, w)).flatten(2)
+        logits = _relation_gate(block.theta_c, block.phi_c, block.embed_c,
+                                block.relation_c, block.gate_c,
+                                pooled.transpose(1, 2))  # (N, P, C)
+        x = x * torch.sigmoid(logits).view(x.size(0), -1, 1, 1)
+    return x
+
+
+BLOCKS = {
+    'gsop': (lambda c: GlobalSecondOrderPooling(c), reference_gsop),
+    'gsop_d8_e2': (lambda c: GlobalSecondOrderPooling(
+        c, cov_channels=8, expansion=2), reference_gsop),
+    'rga_sc': (lambda c: RelationAwareAttention(c, spatial_size=(3, 5)),
+               reference_rga),
+    'rga_s': (lambda c: RelationAwareAttention(
+        c, spatial_size=(4, 4), mode='spatial'), reference_rga),
+    'rga_c': (lambda c: RelationAwareAttention(
+        c, spatial_size=(5, 3), mode='channel', channel_ratio=2,
+        spatial_ratio=2, down_ratio=2), reference_rga),
+}
+SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 3, 5),
+          (2, 16, 9, 13)]
+
+
+# ------------------------------------------------------------------ formulas
+@pytest.mark.parametrize('shape', SHAPES)
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_matches_formula(name, shape):
+    torch.manual_seed(0)
+    make, reference = BLOCKS[name]
+    block = randomise(make(shape[1])).eval()
+    x = torch.randn(*shape)
+    out = block(x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, reference(block, x), rtol=1e-4,
+                               atol=1e-5)
+
+
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_gradients_match_and_reach_every_parameter(name):
+    torch.manual_seed(0)
+    make, reference = BLOCKS[name]
+    block = randomise(make(16)).train()  # BN on batch statistics
+    x = torch.randn(3, 16, 6, 7, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    out = block(x)
+    ref = reference(block, x2)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+    out.square().sum().backward()
+    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
+    block.zero_grad()
+    ref.square().sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-4, atol=1e-5)
+    # a conv followed by a one-channel BN gets a gradient that is a
+    # cancellation of much larger terms: compare on the scale of them all
+    scale = max(g.abs().max() for g in grads.values())
+    for n, p in block.named_parameters():
+        # DDP without find_unused_parameters needs every one used
+        assert grads[n].abs().sum() > 0, n
+        torch.testing.assert_close(grads[n], p.grad, rtol=1e-3,
+                                   atol=1e-5 * scale, msg=n)
+
+
+def test_gsop_structure():
+    block = GlobalSecondOrderPooling(256)
+    assert block.cov_channels == 128  # the paper's d
+    assert block.row_conv.groups == 128
+    assert block.row_conv.weight.shape == (512, 1, 128, 1)
+    assert block.fc.weight.shape == (256, 512, 1, 1)
+    assert GlobalSecondOrderPooling(64).cov_channels == 64  # d <= C
+
+
+@pytest.mark.parametrize('size', [(7, 5), (16, 16), (2, 3), (1, 1)])
+def test_exportable_pooling_is_adaptive_avg_pool(size):
+    x = torch.randn(2, 3, 11, 6)
+    torch.testing.assert_close(adaptive_avg_pool(x, size),
+                               F.adaptive_avg_pool2d(x, size))
+
+
+@pytest.mark.parametrize('size_in, size_out', [
+    ((1, 1), (5, 7)), ((3, 5), (9, 13)), ((4, 4), (8, 8)), ((9, 7), (4, 3)),
+    ((5, 6), (5, 6)), ((1, 4), (3, 9))])
+def test_matmul_bilinear_resize_is_interpolate(size_in, size_out):
+    """The form RGA and residual attention use in CUDA deterministic mode
+    (where the bilinear upsampling backward raises): same values and
+    gradients as ``F.interpolate(..., 'bilinear', align_corners=False)``."""
+    x = torch.randn(2, 3, *size_in, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    out = bilinear_resize_by_matmul(x, size_out)
+    ref = F.interpolate(x2, size=size_out, mode='bilinear',
+                        align_corners=False)
+    torch.testing.assert_close(out, ref)
+    grad = torch.randn_like(ref)
+    out.backward(grad)
+    ref.backward(grad)
+    torch.testing.assert_close(x.grad, x2.grad)
+
+
+def test_rga_structure_follows_spatial_size():
+    block = RelationAwareAttention(64, spatial_size=(8, 4))
+    assert block.num_positions == 32
+    assert block.relation_s.conv.in_channels == 2 * 32  # [R(i,:); R(:,i)]
+    assert block.relation_s.conv.out_channels == 32 // 8
+    assert block.theta_s.conv.out_channels == 64 // 8
+    assert block.theta_c.conv.in_channels == 32
+    assert block.relation_c.conv.in_channels == 2 * 64
+    assert block.gate_c[1].conv.out_channels == 1
+    assert not hasattr(RelationAwareAttention(64, 4, 'spatial'), 'theta_c')
+    assert not hasattr(RelationAwareAttention(64, 4, 'channel'), 'theta_s')
+
+
+# ------------------------------------------------------- autocast, determinism
+@pytest.mark.parametrize('name', ['gsop', 'rga_sc'])
+def test_bf16_autocast_large_inputs_stay_finite(name):
+    torch.manual_seed(0)
+    block = BLOCKS[name][0](16).eval()
+    x = 100 * torch.randn(2, 16, 12, 10)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = block(x)
+    assert torch.isfinite(out).all()
+    ref = block(x)
+    assert (out.float() - ref).abs().max() / ref.abs().max() < 0.05
+
+
+def test_deterministic_mode():
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 9, 7)
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        for name, (make, _) in BLOCKS.items():
+            block = randomise(make(16)).train()
+            results = []
+            for _ in range(2):
+                block.zero_grad()
+                xi = x.clone().requires_grad_(True)
+                out = block(xi)
+                out.square().sum().backward()
+                results.append([out.detach(), xi.grad]
+                               + [p.grad.clone() for p in block.parameters()])
+            for a, b in zip(*results):
+                assert torch.equal(a, b), name
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+# ------------------------------------------------------------ bad arguments
+G, R = GlobalSecondOrderPooling, RelationAwareAttention
+
+
+@pytest.mark.parametrize('cls, kwargs, match', [
+    (G, dict(in_channels=0), r'in_channels.*got 0'),
+    (G, dict(in_channels=16, cov_channels=32),
+     r'cov_channels.*<= in_channels \(16\).*got 32'),
+    (G, dict(in_channels=16, cov_channels=0), r'cov_channels.*got 0'),
+    (G, dict(in_channels=16, expansion=0), r'expansion.*got 0'),
+    (R, dict(in_channels=0), r'in_channels.*got 0'),
+    (R, dict(in_channels=16, spatial_size=0), r'spatial_size.*got \(0, 0\)'),
+    (R, dict(in_channels=16, spatial_size=(4, 4, 4)),
+     r'spatial_size.*got \(4, 4, 4\)'),
+    (R, dict(in_channels=16, spatial_size=2.5), r'spatial_size.*got 2\.5'),
+    (R, dict(in_channels=16, mode='both'),
+     r"mode.*one of \('spatial', 'channel', 'spatial_channel'\).*'both'"),
+    (R, dict(in_channels=4), r'channel_ratio.*<= in_channels \(4\).*got 8'),
+    (R, dict(in_channels=16, spatial_size=2),
+     r'spatial_ratio.*positions.*\(4\).*got 8'),
+    (R, dict(in_channels=16, down_ratio=0), r'down_ratio.*got 0'),
+])
+def test_bad_arguments(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)
+
+
+@pytest.mark.parametrize('name', ['gsop', 'rga_sc'])
+def test_bad_input_shape(name):
+    block = BLOCKS[name][0](16)
+    with pytest.raises(ValueError, match=r'\(N, 16, H, W\).*\(1, 8, 4, 4\)'):
+        block(torch.randn(1, 8, 4, 4))
+
+
+# ------------------------------------------------------------------ plugins
+@pytest.mark.parametrize('scope, cfg', [
+    ('mmseg', dict(type='mmattn.GlobalSecondOrderPooling')),
+    ('mmdet', dict(type='mmattn.GlobalSecondOrderPooling')),
+    ('mmseg', dict(type='mmattn.RelationAwareAttention', spatial_size=4)),
+    ('mmdet', dict(type='mmattn.RelationAwareAttention', spatial_size=4)),
+])
+def test_plugin_in_resnet(scope, cfg):
+    init_default_scope(scope)
+    if scope == 'mmseg':
+        from mmseg.registry import MODELS
+        backbone = dict(type='ResNetV1c', depth=50)
+    else:
+        from mmdet.registry import MODELS
+        backbone = dict(type='ResNet', depth=50)
+    cls = mmattn.registry.MODELS.get(cfg['type'].split('.')[1])
+    backbone.update(norm_cfg=dict(type='BN'), plugins=[
+        dict(cfg=cfg, stages=(False, True, False, False),
+             position='after_conv3'),
+        dict(cfg=dict(cfg, postfix='_c2'), stages=(True, False, False, False),
+             position='after_conv2')])
+    model = MODELS.build(backbone)
+    model.train()
+    plugin = getattr(model.layer2[0], cls._abbr_)
+    assert type(plugin) is cls and plugin.in_channels == 512
+    assert getattr(model.layer1[0], cls._abbr_ + '_c2').in_channels == 64
+    assert model.layer2[0].after_conv3_plugin_names == [cls._abbr_]
+    assert not hasattr(model.layer3[0], cls._abbr_)
+    outs = model(torch.randn(1, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
+    sum(o.mean() for o in outs).backward()
+    assert all(p.grad is not None for p in plugin.parameters())
+
+
+# -------------------------------------------------------------------- ONNX
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
+    """RGA's gates stay on its fixed grid; the pooling to it exports with
+    dynamic H and W."""
+    torch.manual_seed(0)
+    block = randomise(BLOCKS[name][0](16)).eval()
+    export_opset17_and_check(block, tmp_path / f'{name}.onnx')

@@ -1,0 +1,342 @@
+"""IAU (channel and spatial units) and residual attention against their
+formulas written out in plain torch."""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.registry import init_default_scope
+
+import mmattn  # noqa: F401  (registers the mmattn.* names)
+from mmattn.blocks import (ChannelInteractionUnit,
+                           InteractionAggregationUpdate, ResidualAttention,
+                           SpatialInteractionUnit)
+from conftest import export_opset17_and_check, randomise
+
+
+# ---------------------------------------------------------------- references
+def _batch_norm(bn, y):
+    """BN over every dim but 1, batch statistics in training."""
+    dims = [d for d in range(y.dim()) if d != 1]
+    shape = [1, -1] + [1] * (y.dim() - 2)
+    if bn.training:
+        mean = y.mean(dim=dims, keepdim=True)
+        var = y.var(dim=dims, unbiased=False, keepdim=True)
+    else:
+        mean, var = bn.running_mean.view(shape), bn.running_var.view(shape)
+    return ((y - mean) / torch.sqrt(var + bn.eps) * bn.weight.view(shape)
+            + bn.bias.view(shape))
+
+
+def _pointwise(conv, y):
+    """A 1x1 conv as a sum over input channels (y: (N, C, ...))."""
+    out = torch.einsum('oc,nc...->no...', conv.weight.flatten(1), y)
+    if conv.bias is not None:
+        out = out + conv.bias.view([1, -1] + [1] * (y.dim() - 2))
+    return out
+
+
+def _conv_norm(seq, y):
+    return _batch_norm(seq[1], _pointwise(seq[0], y))
+
+
+def reference_ciau(unit, x):
+    """Hou et al.: F = softmax(X X^T), Y = F X, z = x + BN(conv(Y))."""
+    flat = x.flatten(2)  # (N, C, P)
+    energy = torch.einsum('ncp,ndp->ncd', flat, flat)
+    weights = torch.exp(energy - energy.amax(-1, keepdim=True))
+    weights = weights / weights.sum(-1, keepdim=True)
+    y = torch.einsum('ncd,ndp->ncp', weights, flat).view_as(x)
+    return x + _conv_norm(unit.update, y)
+
+
+def reference_siau(unit, z):
+    """Part maps, part features (sums), shared reduction, edges from
+    |p_i - p_j| and u with the self edge left out of the softmax, messages,
+    then a broadcast update; loops over parts."""
+    k = unit.num_parts
+    a = torch.sigmoid(_conv_norm(unit.part_attention, z))  # (N, K, H, W)
+    parts = [(a[:, i:i + 1] * z).sum(dim=(2, 3)) for i in range(k)]
+    u = z.mean(dim=(2, 3))
+
+    def g(v):  # (N, C) -> (N, C')
+        return v @ unit.reduce.weight.flatten(1).t() + unit.reduce.bias
+
+    parts, u = [g(p) for p in parts], g(u)
+    edge_inputs = torch.stack([
+        torch.stack([torch.cat([(parts[i] - parts[j]).abs(), u], dim=1)
+                     for j in range(k)], dim=2) for i in range(k)
+    ], dim=2)  # (N, 2C', K_i, K_j)
+    logits = _conv_norm(unit.edge, edge_inputs)[:, 0]  # (N, K, K)
+    messages = []
+    for i in range(k):
+        others = [j for j in range(k) if j != i]
+        e = torch.exp(logits[:, i, others])
+        w = e / e.sum(dim=1, keepdim=True)
+        neighbour = sum(w[:, m:m + 1] * parts[j] for m, j in enumerate(others))
+        messages.append(torch.cat([parts[i], neighbour], dim=1))
+    messages = F.relu(_conv_norm(unit.message,
+                                 torch.stack(messages, dim=2)))  # (N, C', K)
+    summary = torch.cat([messages.mean(dim=2), u], dim=1)
+    return z + _conv_norm(unit.update, summary)[:, :, None, None]
+
+
+def reference_iau(block, x):
+    return reference_siau(block.spatial, reference_ciau(block.channel, x))
+
+
+def _unit(unit, x):
+    """Pre-activation bottleneck: x + conv(relu(bn(.))) three times."""
+    y = x
+    for layer in unit.layers:
+        y = F.relu(_batch_norm(layer.bn, y))
+        k = layer.conv.kernel_size[0]
+        y = F.conv2d(y, layer.conv.weight, padding=k // 2)
+    return x + y
+
+
+def _units(seq, x):
+    for unit in seq:
+        x = _unit(unit, x)
+    return x
+
+
+def reference_ra(block, x):
+    """Wang et al.: (1 + M) * T between pre and post units; the mask is the
+    recursive hourglass: pool, units, then (if deeper levels remain) skip +
+    upsampled deeper level, units; upsample to the input; head; sigmoid."""
+    def up(y, like):
+        return F.interpolate(y, size=like.shape[2:], mode='bilinear',
+                             align_corners=False)
+
+    def hourglass(y, level):
+        y = _units(block.down[level], F.max_pool2d(y, 3, 2, 1))
+        if level == block.num_downsamples - 1:
+            return _units(block.bottom, y)
+        skip = _unit(block.skip[level], y)
+        return _units(block.up[level], up(hourglass(y, level + 1), skip)
+                      + skip)
+
+    x = _units(block.pre, x)
+    m = up(hourglass(x, 0), x)
+    for layer in block.mask_head:
+        m = _pointwise(layer.conv, F.relu(_batch_norm(layer.bn, m)))
+    return _units(block.post, (1 + torch.sigmoid(m)) * _units(block.trunk, x))
+
+
+BLOCKS = {
+    'ciau': (lambda c: ChannelInteractionUnit(c), reference_ciau),
+    'siau': (lambda c: SpatialInteractionUnit(c), reference_siau),
+    'siau_k3_r4': (lambda c: SpatialInteractionUnit(c, num_parts=3,
+                                                    reduction=4),
+                   reference_siau),
+    'iau': (lambda c: InteractionAggregationUpdate(c), reference_iau),
+    'ra': (lambda c: ResidualAttention(c), reference_ra),
+    'ra_d3_r2_t0': (lambda c: ResidualAttention(
+        c, num_downsamples=3, num_mask_units=2, num_trunk_units=0),
+        reference_ra),
+    'ra_d1_p0': (lambda c: ResidualAttention(c, num_downsamples=1,
+                                             num_pre_units=0), reference_ra),
+}
+SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
+          (2, 16, 9, 13)]
+
+
+# ------------------------------------------------------------------ formulas
+@pytest.mark.parametrize('shape', SHAPES)
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_matches_formula(name, shape):
+    torch.manual_seed(0)
+    make, reference = BLOCKS[name]
+    block = randomise(make(shape[1])).eval()
+    x = torch.randn(*shape)
+    out = block(x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, reference(block, x), rtol=1e-4,
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_gradients_match_and_reach_every_parameter(name):
+    torch.manual_seed(0)
+    make, reference = BLOCKS[name]
+    block = randomise(make(16)).train()  # BN on batch statistics
+    x = torch.randn(3, 16, 9, 7, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    out = block(x)
+    ref = reference(block, x2)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+    out.square().sum().backward()
+    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
+    block.zero_grad()
+    ref.square().sum().backward()
+    scale = max(g.abs().max() for g in grads.values())
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-3,
+                               atol=1e-5 * x.grad.abs().max())
+    for n, p in block.named_parameters():
+        torch.testing.assert_close(grads[n], p.grad, rtol=1e-3,
+                                   atol=1e-4 * scale, msg=n)
+    # Every parameter is used (DDP without find_unused_parameters needs
+    # it). Checked in eval mode: with batch statistics a bias that shifts
+    # every input of a BN channel equally (SIAU's reduce and update conv
+    # biases, kept as in the reference) has an exactly zero gradient.
+    # The edge conv's and edge norm's biases shift every logit of a softmax
+    # equally: their gradient is 0 in any mode, but they are in the graph.
+    block.eval().zero_grad()
+    block(x).square().sum().backward()
+    for n, p in block.named_parameters():
+        assert p.grad is not None, n
+        if not n.endswith(('edge.0.bias', 'edge.1.bias')):
+            assert p.grad.abs().sum() > 1e-6 * scale, n
+
+
+# ------------------------------------------------------------------ init
+@pytest.mark.parametrize('name', ['ciau', 'siau', 'iau'])
+@pytest.mark.parametrize('train', [False, True])
+def test_iau_units_start_as_identity(name, train):
+    torch.manual_seed(0)
+    block = BLOCKS[name][0](16).train(train)
+    x = torch.randn(2, 16, 5, 7)
+    assert torch.equal(block(x), x)
+
+
+@pytest.mark.parametrize('name', ['ra', 'ra_d3_r2_t0', 'ra_d1_p0'])
+def test_residual_attention_starts_as_a_fixed_scale(name):
+    """zero_init: every unit is the identity and M = 0.5, so 1.5 * x."""
+    torch.manual_seed(0)
+    block = BLOCKS[name][0](16).train()
+    x = torch.randn(2, 16, 9, 6)
+    torch.testing.assert_close(block(x), 1.5 * x)
+    plain = ResidualAttention(16, zero_init=False).train()
+    assert not torch.allclose(plain(x), 1.5 * x)
+
+
+def test_residual_attention_mask_is_in_unit_interval_and_counts_units():
+    block = randomise(ResidualAttention(16, num_downsamples=3)).eval()
+    x = torch.randn(1, 16, 11, 6)
+    m = block.soft_mask(x)
+    assert m.shape == x.shape and m.min() > 0 and m.max() < 1
+    # p + t + p units, D down steps, D - 1 skips and up steps, one bottom
+    assert (len(block.pre), len(block.trunk), len(block.post)) == (1, 2, 1)
+    assert (len(block.down), len(block.skip), len(block.up)) == (3, 2, 2)
+    assert block.pre[0].layers[0].conv.out_channels == 16 // 4
+
+
+# ------------------------------------------------------- autocast, determinism
+@pytest.mark.parametrize('name', ['ciau', 'siau', 'iau'])
+def test_bf16_autocast_large_inputs_stay_finite(name):
+    torch.manual_seed(0)
+    block = randomise(BLOCKS[name][0](16)).eval()
+    x = 100 * torch.randn(2, 16, 12, 10)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = block(x)
+    assert torch.isfinite(out).all()
+    ref = block(x)
+    assert (out.float() - ref).abs().max() / ref.abs().max() < 0.05
+
+
+def test_deterministic_mode():
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 9, 7)
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        for name, (make, _) in BLOCKS.items():
+            block = randomise(make(16)).train()
+            results = []
+            for _ in range(2):
+                block.zero_grad()
+                xi = x.clone().requires_grad_(True)
+                out = block(xi)
+                out.square().sum().backward()
+                results.append([out.detach(), xi.grad]
+                               + [p.grad.clone() for p in block.parameters()])
+            for a, b in zip(*results):
+                assert torch.equal(a, b), name
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+# ------------------------------------------------------------ bad arguments
+S, RA = SpatialInteractionUnit, ResidualAttention
+
+
+@pytest.mark.parametrize('cls, kwargs, match', [
+    (ChannelInteractionUnit, dict(in_channels=0), r'in_channels.*got 0'),
+    (S, dict(in_channels=0), r'in_channels.*got 0'),
+    (S, dict(in_channels=1), r'reduction.*<= in_channels \(1\).*got 2'),
+    (S, dict(in_channels=8, num_parts=1), r'num_parts.*>= 2.*got 1'),
+    (S, dict(in_channels=8, num_parts=0), r'num_parts.*got 0'),
+    (S, dict(in_channels=8, reduction=0), r'reduction.*got 0'),
+    (InteractionAggregationUpdate, dict(in_channels=8, num_parts=2.0),
+     r'num_parts.*got 2\.0'),
+    (RA, dict(in_channels=0), r'in_channels.*got 0'),
+    (RA, dict(in_channels=2),
+     r'unit_reduction.*<= in_channels \(2\).*got 4'),
+    (RA, dict(in_channels=8, unit_reduction=0), r'unit_reduction.*got 0'),
+    (RA, dict(in_channels=8, num_downsamples=0), r'num_downsamples.*got 0'),
+    (RA, dict(in_channels=8, num_pre_units=-1),
+     r'num_pre_units.*non-negative.*got -1'),
+    (RA, dict(in_channels=8, num_trunk_units=1.5),
+     r'num_trunk_units.*got 1\.5'),
+    (RA, dict(in_channels=8, num_mask_units=0), r'num_mask_units.*got 0'),
+])
+def test_bad_arguments(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)
+
+
+def test_zero_init_must_be_bool():
+    with pytest.raises(TypeError, match=r"zero_init.*bool.*got 'yes'"):
+        ResidualAttention(8, zero_init='yes')
+
+
+@pytest.mark.parametrize('name', ['ciau', 'siau', 'iau', 'ra'])
+def test_bad_input_shape(name):
+    block = BLOCKS[name][0](16)
+    with pytest.raises(ValueError, match=r'\(N, 16, H, W\).*\(1, 8, 4, 4\)'):
+        block(torch.randn(1, 8, 4, 4))
+
+
+# ------------------------------------------------------------------ plugins
+@pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
+@pytest.mark.parametrize('name, abbr, identity', [
+    ('InteractionAggregationUpdate', 'iau', 1.0),
+    ('ChannelInteractionUnit', 'ciau', 1.0),
+    ('SpatialInteractionUnit', 'siau', 1.0),
+    ('ResidualAttention', 'ra', 1.5),
+])
+def test_plugin_in_resnet(scope, name, abbr, identity):
+    init_default_scope(scope)
+    if scope == 'mmseg':
+        from mmseg.registry import MODELS
+        backbone = dict(type='ResNetV1c', depth=50)
+    else:
+        from mmdet.registry import MODELS
+        backbone = dict(type='ResNet', depth=50)
+    backbone.update(norm_cfg=dict(type='BN'), plugins=[
+        dict(cfg=dict(type=f'mmattn.{name}'),
+             stages=(False, True, False, False), position='after_conv3'),
+        dict(cfg=dict(type=f'mmattn.{name}', postfix='_c1'),
+             stages=(True, False, False, False), position='after_conv1')])
+    model = MODELS.build(backbone)
+    model.init_weights()  # the backbone's init_cfg, then the children's
+    plugin = getattr(model.layer2[0], abbr)
+    assert plugin.in_channels == 512
+    assert getattr(model.layer1[1], abbr + '_c1').in_channels == 64
+    # the zero init survives the backbone's init_cfg (BN weights to 1)
+    x = torch.randn(2, 512, 5, 7)
+    torch.testing.assert_close(plugin(x), identity * x)
+    model.train()
+    outs = model(torch.randn(2, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
+    sum(o.mean() for o in outs).backward()
+    assert all(p.grad is not None for p in plugin.parameters())
+
+
+# -------------------------------------------------------------------- ONNX
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.parametrize('name', ['ciau', 'siau', 'iau', 'ra',
+                                  'ra_d3_r2_t0'])
+def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
+    torch.manual_seed(0)
+    block = randomise(BLOCKS[name][0](16)).eval()
+    export_opset17_and_check(block, tmp_path / f'{name}.onnx')
