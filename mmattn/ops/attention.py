@@ -11,16 +11,18 @@ computed exactly, with the memory of the fused kernels where they apply:
   its softmax and their gradients.
 * ``'chunked'``: an autograd function that walks over blocks of queries. Each
   query row sees every key at once, so its softmax is exact without the
-  online rescaling of flash attention; the forward saves only the output and
-  one log-sum-exp per query, and the backward recomputes each block's
-  probabilities from them. Peak memory is one (chunk, Lk) block instead of
-  the whole (Lq, Lk) matrix, for one extra ``q k^T`` product in the backward
-  (the cheap one when keys are narrower than values).
+  online rescaling of flash attention; the forward saves only the inputs and
+  the output, and the backward recomputes each block's softmax. Peak memory
+  is one (chunk, Lk) block instead of the whole (Lq, Lk) matrix, for one
+  extra ``q k^T`` product and softmax in the backward (the cheap product
+  when keys are narrower than values).
 * ``'reference'``: the materialised formula, for tests and export.
 
-``'auto'`` picks SDPA when its fused kernels apply (equal widths; any widths
-on CUDA, where the memory-efficient kernel accepts them) and the chunked path
-on CPU otherwise. While exporting to ONNX every ``impl`` runs the reference
+``'auto'`` materialises the (Lq, Lk) matrix when it is no larger than the
+inputs (few keys, or few wide tokens as in DANet's channel attention), else
+picks SDPA when its fused kernels apply (equal widths; any widths on CUDA,
+where the memory-efficient kernel accepts them) and the chunked path on CPU
+otherwise. While exporting to ONNX every ``impl`` runs the reference
 formula.
 
 Autocast is off inside: under fp16/bf16 the logits and softmax are computed in
@@ -123,30 +125,28 @@ def _rows_per_chunk(batch, lk, element_size, chunk_size):
 class _ChunkedAttention(torch.autograd.Function):
     """softmax(q k^T) v over blocks of query rows; q is pre-scaled.
 
-    Tensors are (B, L, D) here (leading dims flattened by the caller).
+    Tensors are (B, L, D) here (leading dims flattened by the caller). The
+    backward recomputes each block's softmax (one fused kernel) instead of
+    saving it, so nothing of size (Lq, Lk) outlives a block.
     """
 
     @staticmethod
     def forward(ctx, q, k, v, rows):
         batch, lq, _ = q.shape
         out = q.new_empty(batch, lq, v.size(-1))
-        lse = q.new_empty(batch, lq, 1)
         kt = k.transpose(1, 2)
         for start in range(0, lq, rows):
             stop = min(start + rows, lq)
-            logits = torch.bmm(q[:, start:stop], kt)
-            chunk_lse = torch.logsumexp(logits, dim=-1, keepdim=True)
-            probs = logits.sub_(chunk_lse).exp_()
+            probs = torch.bmm(q[:, start:stop], kt).softmax(dim=-1)
             out[:, start:stop] = torch.bmm(probs, v)
-            lse[:, start:stop] = chunk_lse
-        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.save_for_backward(q, k, v, out)
         ctx.rows = rows
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
-        q, k, v, out, lse = ctx.saved_tensors
+        q, k, v, out = ctx.saved_tensors
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
         rows = ctx.rows
         grad_out = grad_out.contiguous()
@@ -159,7 +159,7 @@ class _ChunkedAttention(torch.autograd.Function):
         for start in range(0, q.size(1), rows):
             stop = min(start + rows, q.size(1))
             q_c, go_c = q[:, start:stop], grad_out[:, start:stop]
-            probs = torch.bmm(q_c, kt).sub_(lse[:, start:stop]).exp_()
+            probs = torch.bmm(q_c, kt).softmax(dim=-1)
             if need_v:
                 grad_v.baddbmm_(probs.transpose(1, 2), go_c)
             if need_q or need_k:
@@ -231,10 +231,17 @@ def dot_product_attention(query, key, value, scale=None, impl='auto',
         # CAM's negative scale). The formula exports exactly.
         impl = 'reference'
     elif impl == 'auto':
-        if query.is_cuda:
+        lq, lk = query.size(-2), key.size(-2)
+        if lq * lk <= (lq + lk) * max(query.size(-1), value.size(-1)):
+            # The (Lq, Lk) matrix is no larger than the inputs (DANet's
+            # channel attention: 512 x 512 against 8192-wide rows; OCR's few
+            # object regions): materialising it costs no memory, and one
+            # GEMM beats a fused kernel built for narrow heads.
+            impl = 'reference'
+        elif query.is_cuda or query.size(-1) == value.size(-1):
             impl = 'sdpa'
         else:
-            impl = 'sdpa' if query.size(-1) == value.size(-1) else 'chunked'
+            impl = 'chunked'
     with torch.autocast(device_type=query.device.type, enabled=False):
         if half and impl == 'sdpa' and query.is_cuda:
             out = _fused_cuda_half(query, key, value.to(dtype), scale)

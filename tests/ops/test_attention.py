@@ -238,3 +238,31 @@ def test_cuda_matches_formula(dtype, widths):
     ref = materialised(q, k, v, d**-0.5)
     tol = 1e-5 if dtype == torch.float32 else 2e-3
     torch.testing.assert_close(out.double(), ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize('shapes, expected', [
+    # few wide tokens (DANet CAM: C x C over H*W-wide rows): materialise
+    (((2, 64, 900), (2, 64, 900), (2, 64, 900)), '_reference'),
+    # few keys (OCR's object regions)
+    (((2, 500, 16), (2, 5, 16), (2, 5, 16)), '_reference'),
+    # many positions, equal widths (non-local): SDPA's fused kernel
+    (((2, 500, 16), (2, 500, 16), (2, 500, 16)), '_sdpa'),
+    # many positions, wider values (PAM) on CPU: chunked
+    (((2, 500, 8), (2, 500, 8), (2, 500, 64)), '_chunked'),
+])
+def test_auto_dispatch(monkeypatch, shapes, expected):
+    called = []
+    for name in ('_reference', '_sdpa', '_chunked'):
+        original = getattr(attention_mod, name)
+
+        def record(*args, _name=name, _original=original):
+            called.append(_name)
+            return _original(*args)
+
+        monkeypatch.setattr(attention_mod, name, record)
+    q, k, v = inputs(shapes)
+    out = dot_product_attention(q, k, v)
+    assert called == [expected]
+    torch.testing.assert_close(out.double(),
+                               materialised(q, k, v, shapes[0][-1]**-0.5),
+                               rtol=1e-5, atol=1e-5)
