@@ -386,6 +386,20 @@ PLUGIN_VARIANTS = (
     ('scSE', dict(type='mmattn.SpatialChannelSqueezeExcitation')),
     ('GE-theta+ (e=8)', dict(type='mmattn.GatherExcite', extent=8,
                              extra_params=True, use_mlp=True)),
+    ('SPA (pyramid)', dict(type='mmattn.SpatialPyramidAttention')),
+    ('BAM', dict(type='mmattn.BottleneckAttention')),
+    ('A2', dict(type='mmattn.DoubleAttention')),
+    ('FcaNet', dict(type='mmattn.MultiSpectralChannelAttention')),
+    ('GSoP', dict(type='mmattn.GlobalSecondOrderPooling')),
+    ('RGA', dict(type='mmattn.RelationAwareAttention')),
+    ('IAU', dict(type='mmattn.InteractionAggregationUpdate')),
+    ('GC (1/16)', dict(type='mmattn.GlobalContext', ratio=1 / 16)),
+)
+
+#: Convolution replacements, in the 3x3 conv of every bottleneck (``dcn=``).
+CONV_VARIANTS = (
+    ('SK conv', dict(type='mmattn.SelectiveKernelConv')),
+    ('SASA conv', dict(type='mmattn.StandAloneSelfAttentionConv')),
 )
 
 
@@ -398,18 +412,23 @@ PLUGIN_VARIANTS = (
 def plugins_resnet50(size: Size, batch: int) -> List[Entry]:
     shape = (batch, 3, *size)
 
-    def resnet(plugin=None):
+    def resnet(plugin=None, conv=None):
         cfg = dict(type='ResNet', depth=50, norm_cfg=dict(type='BN'))
         if plugin is not None:
             cfg['plugins'] = [
                 dict(cfg=plugin, stages=(True, True, True, True),
                      position='after_conv3')
             ]
+        if conv is not None:
+            cfg.update(dcn=conv, stage_with_dcn=(True, True, True, True))
         return cfg
 
     return [module_entry(resnet(), shape, name='ResNet-50', scope='mmdet')] + [
         module_entry(resnet(plugin), shape, name=f'+ {name}', scope='mmdet')
         for name, plugin in PLUGIN_VARIANTS
+    ] + [
+        module_entry(resnet(conv=conv), shape, name=name, scope='mmdet')
+        for name, conv in CONV_VARIANTS
     ]
 
 

@@ -414,11 +414,15 @@ def test_spa_block_case_counts_the_salient_matmuls():
 
 def test_plugins_resnet50_case_builds_each_plugin_into_resnet():
     from mmattn.benchmark import count_params
-    from mmattn.benchmark.cases import PLUGIN_VARIANTS, get_case
+    from mmattn.benchmark.cases import (CONV_VARIANTS, PLUGIN_VARIANTS,
+                                        get_case)
     entries = get_case('plugins_resnet50').entries((32, 32), 1)
     assert [e.name for e in entries] == ['ResNet-50'] + [
         f'+ {name}' for name, _ in PLUGIN_VARIANTS
-    ]
+    ] + [name for name, _ in CONV_VARIANTS]
+    sk = entries[-2].make_module()
+    assert len([m for m in sk.modules()
+                if type(m).__name__ == 'SelectiveKernelConv']) == 16
     plain = count_params(entries[0].make_module())
     se = entries[1].make_module()
     # 16 bottlenecks, each with an SE of 2 * (C * C/16) weights + biases
@@ -438,3 +442,39 @@ def test_conv_backward_flops_respect_groups(groups):
     assert count_flops(lambda: conv(x)) == forward
     # grad_input and grad_weight each repeat every MAC of the forward
     assert count_flops(lambda: conv(x).sum().backward()) == 3 * forward
+
+
+@pytest.mark.parametrize('case', [
+    'pam_block', 'nonlocal_block', 'cam_block', 'cca_block', 'gc_block',
+    'se_block', 'eca_block', 'cbam_block'
+])
+def test_block_pair_cases_run_the_same_mechanism(case):
+    """Each comparison case builds both sides, at a tiny size, with equal
+    parameter counts and output shapes (the same mechanism on both sides)."""
+    from mmattn.benchmark import count_params
+    from mmattn.benchmark.cases import get_case
+    entries = get_case(case).entries((5, 7), 2)
+    params, shapes = set(), set()
+    for entry in entries:
+        module, x = entry.make_module(), entry.make_inputs()
+        params.add(count_params(module))
+        shapes.add(tuple(module(x).shape))
+    assert len(entries) >= 2 and len(params) == 1 and shapes == {tuple(x.shape)}
+
+
+@pytest.mark.parametrize('case', [
+    'da_head_pair', 'nl_head_pair', 'cc_head_pair', 'gc_head_pair',
+    'ann_head_pair', 'ocr_head_pair', 'context_whole_image'
+])
+def test_head_pair_cases_build_ours_and_mmseg(case):
+    from mmattn.benchmark import count_params
+    from mmattn.benchmark.cases import get_case
+    entries = get_case(case).entries((6, 5), 1)
+    modules = [e.make_module() for e in entries]
+    kinds = {type(m).__module__.split('.')[0] for m in modules}
+    # OCR entries wrap the head; look inside
+    kinds |= {type(getattr(m, 'head', m)).__module__.split('.')[0]
+              for m in modules}
+    assert {'mmattn', 'mmseg'} <= kinds
+    for ours, theirs in zip(modules[::2], modules[1::2]):
+        assert count_params(ours) == count_params(theirs)
