@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
 from ..ops import dot_product_attention
-from ._helpers import _check_positive_int, adaptive_avg_pool, check_input
+from ._helpers import (_check_positive_int, adaptive_avg_pool, check_input,
+                       resize_bilinear)
 
 
 def _check_scales(name, scales):
@@ -164,8 +165,7 @@ class AsymmetricNonLocal(nn.Module):
         context = context.transpose(1, 2).reshape(n, self.project_channels,
                                                   *query.shape[2:])
         if self.query_scale > 1:
-            context = F.interpolate(
-                context, size=(h, w), mode='bilinear', align_corners=False)
+            context = resize_bilinear(context, (h, w))
         return self.out_project(context)
 
 

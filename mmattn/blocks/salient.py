@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
 from ..ops import salient_select
-from ._helpers import _check_positive_int, check_input
+from ._helpers import _check_positive_int, check_input, resize_bilinear
 
 
 class SalientPositionAttention(nn.Module):
@@ -138,8 +138,7 @@ class SalientPositionAttention(nn.Module):
         if len(self.W) > 1:
             y = self.W[1](y)
         if self.sub_sample:
-            y = F.interpolate(
-                y, size=(h, w), mode='bilinear', align_corners=True)
+            y = resize_bilinear(y, (h, w), align_corners=True)
         out = x + y
         if return_attention:
             return out, dict(indices=indices, affinity=affinity)
