@@ -11,7 +11,8 @@ from mmengine.registry import init_default_scope
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import DoubleAttention, MultiSpectralChannelAttention
 from mmattn.blocks.multi_spectral import TOP16_FREQUENCIES
-from conftest import export_opset17_and_check, randomise
+from conftest import (assert_deterministic, export_opset17_and_check,
+                      randomise)
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
           (2, 16, 9, 13)]
@@ -235,25 +236,7 @@ def test_fca_equals_pool_then_per_channel_filter(size):
 
 # ------------------------------------------------------------ determinism
 def test_deterministic_mode():
-    torch.manual_seed(0)
-    x = torch.randn(2, 16, 9, 7)
-    previous = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        for name, (make, _) in BLOCKS.items():
-            block = randomise(make(16)).train()
-            runs = []
-            for _ in range(2):
-                block.zero_grad()
-                xi = x.clone().requires_grad_(True)
-                out = block(xi)
-                out.square().sum().backward()
-                runs.append([out.detach(), xi.grad]
-                            + [p.grad.clone() for p in block.parameters()])
-            for a, b in zip(*runs):
-                assert torch.equal(a, b), name
-    finally:
-        torch.use_deterministic_algorithms(previous)
+    assert_deterministic(BLOCKS)
 
 
 # ------------------------------------------------------------ bad arguments

@@ -8,7 +8,8 @@ import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import GlobalSecondOrderPooling, RelationAwareAttention
 from mmattn.blocks._helpers import bilinear_resize_by_matmul
 from mmattn.blocks._helpers import adaptive_avg_pool
-from conftest import export_opset17_and_check, randomise
+from conftest import (assert_deterministic, export_opset17_and_check,
+                      randomise)
 
 
 # ---------------------------------------------------------------- references
@@ -216,25 +217,7 @@ def test_bf16_autocast_large_inputs_stay_finite(name):
 
 
 def test_deterministic_mode():
-    torch.manual_seed(0)
-    x = torch.randn(2, 16, 9, 7)
-    previous = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        for name, (make, _) in BLOCKS.items():
-            block = randomise(make(16)).train()
-            results = []
-            for _ in range(2):
-                block.zero_grad()
-                xi = x.clone().requires_grad_(True)
-                out = block(xi)
-                out.square().sum().backward()
-                results.append([out.detach(), xi.grad]
-                               + [p.grad.clone() for p in block.parameters()])
-            for a, b in zip(*results):
-                assert torch.equal(a, b), name
-    finally:
-        torch.use_deterministic_algorithms(previous)
+    assert_deterministic(BLOCKS)
 
 
 # ------------------------------------------------------------ bad arguments

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 from mmattn.blocks import (GatherExcite, SpatialChannelSqueezeExcitation,
                            SqueezeExcitation)
-from conftest import export_opset17_and_check, randomise
+from conftest import (assert_deterministic, export_opset17_and_check,
+                      randomise)
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
           (2, 16, 9, 13)]
@@ -244,25 +245,7 @@ def test_ge_theta_minus_is_a_window_mean():
 
 # ------------------------------------------------------------ determinism
 def test_deterministic_mode():
-    torch.manual_seed(0)
-    x = torch.randn(2, 16, 9, 7)
-    previous = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        for name, (make, _) in BLOCKS.items():
-            block = randomise(make(16)).train()
-            grads = []
-            for _ in range(2):
-                block.zero_grad()
-                xi = x.clone().requires_grad_(True)
-                out = block(xi)
-                out.square().sum().backward()
-                grads.append([out.detach(), xi.grad]
-                             + [p.grad.clone() for p in block.parameters()])
-            for a, b in zip(*grads):
-                assert torch.equal(a, b), name
-    finally:
-        torch.use_deterministic_algorithms(previous)
+    assert_deterministic(BLOCKS)
 
 
 # ------------------------------------------------------------ bad arguments
