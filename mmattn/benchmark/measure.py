@@ -165,6 +165,21 @@ def _extra_flop_formulas() -> dict:
 
         conv_backward._get_raw = True
         extra[aten.convolution_backward] = conv_backward
+
+    # In-place accumulating products (``out.baddbmm_(a, b)``, ``addmm_``:
+    # how a hand-written backward sums per-block gradients) count as their
+    # out-of-place forms; the stock registry has only the latter.
+    for inplace, like in (('baddbmm_', 'baddbmm'), ('addmm_', 'addmm')):
+        op = getattr(aten, inplace, None)
+        formula = fc.flop_registry.get(getattr(aten, like, None))
+        if op is None or formula is None or op in fc.flop_registry:
+            continue
+
+        def raw_inplace(*args, _formula=formula, **kwargs):
+            return _formula(*args, **kwargs)
+
+        raw_inplace._get_raw = True
+        extra[op] = raw_inplace
     return extra
 
 

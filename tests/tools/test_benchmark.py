@@ -478,3 +478,26 @@ def test_head_pair_cases_build_ours_and_mmseg(case):
     assert {'mmattn', 'mmseg'} <= kinds
     for ours, theirs in zip(modules[::2], modules[1::2]):
         assert count_params(ours) == count_params(theirs)
+
+
+def test_inplace_accumulating_products_are_counted():
+    a, b = torch.randn(2, 3, 4), torch.randn(2, 4, 5)
+    c = torch.zeros(2, 3, 5)
+    assert count_flops(lambda: c.baddbmm_(a, b)) == 2 * 2 * 3 * 4 * 5
+    m, x, y = torch.zeros(3, 5), torch.randn(3, 4), torch.randn(4, 5)
+    assert count_flops(lambda: m.addmm_(x, y)) == 2 * 3 * 4 * 5
+
+
+def test_chunked_attention_backward_flops_include_its_recompute():
+    """The chunked op's hand-written backward is counted in full: the
+    reference's backward plus the recomputed q k^T."""
+    from mmattn.ops import dot_product_attention
+    q, k = (torch.randn(2, 40, 8, requires_grad=True) for _ in range(2))
+    v = torch.randn(2, 40, 16, requires_grad=True)
+
+    def fwd_bwd(impl):
+        return count_flops(lambda: dot_product_attention(
+            q, k, v, impl=impl, chunk_size=7).sum().backward())
+
+    qk = 2 * 2 * 40 * 40 * 8
+    assert fwd_bwd('chunked') == fwd_bwd('reference') + qk
