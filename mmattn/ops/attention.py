@@ -45,6 +45,7 @@ IMPLEMENTATIONS = ('auto', 'sdpa', 'chunked', 'reference')
 # batch 2, fwd+bwd on a 2-core EPYC: 8 MiB 3.2 s, 32 MiB 3.6 s, 2 MiB 4.0 s,
 # materialised 5.4 s), large enough that per-chunk overheads stay small.
 _CHUNK_BYTES = 8 * 1024 * 1024
+_MIN_CHUNK_ROWS = 256
 
 
 def _check_inputs(query, key, value, scale, impl, chunk_size):
@@ -129,7 +130,11 @@ def _sdpa(query, key, value, scale):
 def _rows_per_chunk(batch, lk, element_size, chunk_size):
     if chunk_size is not None:
         return chunk_size
-    return max(1, _CHUNK_BYTES // max(1, batch * lk * element_size))
+    # Below ~256 rows the GEMMs get too thin to run at speed (whole-image
+    # PAM, 32768 keys: 64 rows took 1.3x the time of 256), so long key sets
+    # get blocks above the byte budget: 256 x 32768 floats is still 32 MiB.
+    rows = _CHUNK_BYTES // max(1, batch * lk * element_size)
+    return max(_MIN_CHUNK_ROWS, rows)
 
 
 class _ChunkedAttention(torch.autograd.Function):

@@ -47,6 +47,7 @@ def several_chunks(monkeypatch):
     """Make the op's chunked path split even these tiny maps into blocks of
     a few query rows, so the chunk boundaries are exercised."""
     monkeypatch.setattr(attention_op, '_CHUNK_BYTES', 256)
+    monkeypatch.setattr(attention_op, '_MIN_CHUNK_ROWS', 1)
 
 
 # -------------------------------------------------------- mmseg equivalence

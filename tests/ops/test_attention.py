@@ -119,6 +119,7 @@ def test_auto_never_materialises_the_affinity_when_widths_differ():
 
 def test_default_chunk_fits_the_block_budget(monkeypatch):
     monkeypatch.setattr(attention_mod, '_CHUNK_BYTES', 4 * 2 * 50 * 10)
+    monkeypatch.setattr(attention_mod, '_MIN_CHUNK_ROWS', 1)
     q, k, v = inputs(((2, 77, 4), (2, 50, 4), (2, 50, 6)))
     with _LargestTensor() as rec:
         out = dot_product_attention(q, k, v, impl='chunked')
@@ -266,3 +267,14 @@ def test_auto_dispatch(monkeypatch, shapes, expected):
     torch.testing.assert_close(out.double(),
                                materialised(q, k, v, shapes[0][-1]**-0.5),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_long_key_sets_keep_a_minimum_block_height(monkeypatch):
+    """With many keys the byte budget would give GEMMs a few rows thick;
+    blocks keep _MIN_CHUNK_ROWS rows instead."""
+    monkeypatch.setattr(attention_mod, '_CHUNK_BYTES', 4 * 50 * 2)
+    monkeypatch.setattr(attention_mod, '_MIN_CHUNK_ROWS', 8)
+    assert attention_mod._rows_per_chunk(1, 50, 4, None) == 8
+    monkeypatch.setattr(attention_mod, '_CHUNK_BYTES', 4 * 50 * 20)
+    assert attention_mod._rows_per_chunk(1, 50, 4, None) == 20
+    assert attention_mod._rows_per_chunk(1, 50, 4, 3) == 3  # explicit wins
