@@ -150,8 +150,11 @@ class AsymmetricNonLocal(nn.Module):
         n, _, h, w = query_feats.shape
         key = self.key_project(key_feats)
         # APNB: one projection of one map serves as both keys and queries.
-        query = (key if self.share_key_query and self_attention else
-                 self.query_project(query_feats))
+        # In training mmseg runs it twice, and with a norm layer the second
+        # call is a second running-statistics update: keep it, so a model
+        # trained with this block has the statistics mmseg's would have.
+        query = (key if self.share_key_query and self_attention
+                 and not self.training else self.query_project(query_feats))
         if self.query_scale > 1:
             query = F.max_pool2d(query, self.query_scale, ceil_mode=True)
         key = pyramid_sample(key, self.key_pool_scales)

@@ -119,15 +119,32 @@ def test_out_projection_starts_at_zero():
     assert torch.all(block(torch.randn(2, 8, 5, 7)) == 0)
 
 
-def test_shared_projection_runs_once_per_forward():
-    """APNB projects its input once for keys and queries (mmseg twice)."""
+def test_shared_projection_runs_once_in_eval_twice_in_training():
+    """APNB projects its input once for keys and queries at inference; in
+    training twice, as mmseg, for the norm's running statistics."""
     block = AsymmetricPyramidNonLocal(8, project_channels=4)
     stage = block.stages[0]
     assert stage.query_project is stage.key_project
     calls = []
     stage.key_project.register_forward_hook(lambda *args: calls.append(1))
-    block(torch.randn(2, 8, 6, 6))
+    block.eval()(torch.randn(2, 8, 6, 6))
     assert len(calls) == 1
+    block.train()(torch.randn(2, 8, 6, 6))
+    assert len(calls) == 3
+
+
+def test_apnb_training_updates_running_statistics_as_mmseg():
+    torch.manual_seed(2)
+    ref, ours = _apnb_pair()
+    ref.train()
+    ours.train()
+    for _ in range(3):
+        x = torch.randn(2, 8, 7, 9)
+        ref(x)
+        ours(x)
+    ref_state = ref.state_dict()
+    for key, value in ours.state_dict().items():
+        torch.testing.assert_close(value, ref_state[key], msg=key)
 
 
 @pytest.mark.parametrize('hw', [(1, 5), (6, 6), (9, 4), (3, 10)])
