@@ -435,91 +435,62 @@ def plugins_resnet50(size: Size, batch: int) -> List[Entry]:
 # --------------------------------------------------------------------------
 # global-context blocks and heads: ours vs mmseg's / mmcv's of the same name
 # --------------------------------------------------------------------------
-def _cam():
-    from mmseg.models.decode_heads.da_head import CAM  # not registered
-    return dict(type=CAM)
+def _block_pair_case(name, channels, entries, help, size=(64, 128),
+                     batch=2):
+    """Register a case measuring blocks on one ``(batch, channels, H, W)``
+    map. ``entries``: ``[(row name, config dict), ...]``, the first being
+    the anchor; types of packages other than mmattn are given as import
+    paths (or classes of this module) so that nothing is imported before the
+    case runs."""
+
+    def case(size: Size, batch: int) -> List[Entry]:
+        shape = (batch, channels, *size)
+        return [
+            module_entry(cfg, shape, name=label) for label, cfg in entries
+        ]
+
+    register_case(name, size=size, batch=batch, help=help)(case)
 
 
-def _mmcv_cca(in_channels):
-    from mmcv.ops import CrissCrossAttention  # compiled-mmcv namespace
-    return dict(type=CrissCrossAttention, in_channels=in_channels)
-
-
-@register_case(
-    'pam_block',
-    size=(64, 128),
-    batch=2,
+_PAM = 'mmseg.models.decode_heads.da_head.PAM'  # not registered in mmseg
+_CAM = 'mmseg.models.decode_heads.da_head.CAM'
+_block_pair_case(
+    'pam_block', 512,
+    [('mmseg PAM', dict(type=_PAM, in_channels=512, channels=64)),
+     ('PositionAttention', dict(type='mmattn.PositionAttention',
+                                in_channels=512, channels=64))],
     help="PositionAttention vs mmseg's PAM: 512 channels, 64-wide keys "
     '(anchor: PAM)')
-def pam_block(size: Size, batch: int) -> List[Entry]:
-    shape = (batch, 512, *size)
-    return [
-        module_entry(_pam(512, 64), shape, name='mmseg PAM'),
-        module_entry(
-            dict(type='mmattn.PositionAttention', in_channels=512,
-                 channels=64), shape, name='PositionAttention'),
-    ]
-
-
-@register_case(
-    'nonlocal_block',
-    size=(64, 128),
-    batch=2,
+_block_pair_case(
+    'nonlocal_block', 512,
+    [('mmcv NonLocal2d', dict(type='NonLocal2d', in_channels=512,
+                              reduction=8)),
+     ('NonLocal', dict(type='mmattn.NonLocal', in_channels=512,
+                       reduction=8))],
     help="NonLocal vs mmcv's NonLocal2d (embedded Gaussian) at 512 channels "
     'with 64-wide embeddings (reduction 8; anchor: NonLocal2d)')
-def nonlocal_block(size: Size, batch: int) -> List[Entry]:
-    shape = (batch, 512, *size)
-    return [
-        module_entry(dict(type='NonLocal2d', in_channels=512, reduction=8),
-                     shape, name='mmcv NonLocal2d'),
-        module_entry(dict(type='mmattn.NonLocal', in_channels=512,
-                          reduction=8), shape, name='NonLocal'),
-    ]
-
-
-@register_case(
-    'cam_block',
-    size=(64, 128),
-    batch=2,
+_block_pair_case(
+    'cam_block', 512,
+    [('mmseg CAM', dict(type=_CAM)),
+     ('ChannelAttention', dict(type='mmattn.ChannelAttention',
+                               in_channels=512))],
     help="ChannelAttention vs mmseg's CAM at 512 channels (anchor: CAM)")
-def cam_block(size: Size, batch: int) -> List[Entry]:
-    shape = (batch, 512, *size)
-    return [
-        module_entry(_cam(), shape, name='mmseg CAM'),
-        module_entry(dict(type='mmattn.ChannelAttention', in_channels=512),
-                     shape, name='ChannelAttention'),
-    ]
-
-
-@register_case(
-    'cca_block',
-    size=(64, 128),
-    batch=2,
-    help="CrissCrossAttention vs mmcv.ops.CrissCrossAttention at 512 "
+_block_pair_case(
+    'cca_block', 512,
+    [('mmcv CrissCrossAttention', dict(type='mmcv.ops.CrissCrossAttention',
+                                       in_channels=512)),
+     ('CrissCrossAttention', dict(type='mmattn.CrissCrossAttention',
+                                  in_channels=512))],
+    help='CrissCrossAttention vs mmcv.ops.CrissCrossAttention at 512 '
     'channels (anchor: mmcv)')
-def cca_block(size: Size, batch: int) -> List[Entry]:
-    shape = (batch, 512, *size)
-    return [
-        module_entry(_mmcv_cca(512), shape, name='mmcv CrissCrossAttention'),
-        module_entry(dict(type='mmattn.CrissCrossAttention', in_channels=512),
-                     shape, name='CrissCrossAttention'),
-    ]
-
-
-@register_case(
-    'gc_block',
-    size=(64, 128),
-    batch=2,
+_block_pair_case(
+    'gc_block', 512,
+    [('mmcv ContextBlock', dict(type='ContextBlock', in_channels=512,
+                                ratio=1 / 4)),
+     ('GlobalContext', dict(type='mmattn.GlobalContext', in_channels=512,
+                            ratio=1 / 4))],
     help="GlobalContext vs mmcv's ContextBlock (ratio 1/4, att pooling, "
     'channel_add) at 512 channels (anchor: ContextBlock)')
-def gc_block(size: Size, batch: int) -> List[Entry]:
-    shape = (batch, 512, *size)
-    return [
-        module_entry(dict(type='ContextBlock', in_channels=512, ratio=1 / 4),
-                     shape, name='mmcv ContextBlock'),
-        module_entry(dict(type='mmattn.GlobalContext', in_channels=512,
-                          ratio=1 / 4), shape, name='GlobalContext'),
-    ]
 
 
 #: Each context head's mmseg config (Cityscapes R50-D8 decode head) and the
@@ -673,53 +644,28 @@ class PlainCBAM(nn.Module):
         return x * torch.sigmoid(self.bn(self.conv(pooled)))
 
 
-def _mmdet_selayer(channels):
-    from mmdet.models.layers import SELayer  # takes `channels`, not a plugin
-    return SELayer(channels, ratio=16)
-
-
-@register_case(
-    'se_block',
-    size=(56, 56),
-    batch=8,
-    help="SqueezeExcitation vs a plain SE and mmdet's SELayer on a ResNet "
-    'stage-1 output (256 channels; anchor: plain)')
-def se_block(size: Size, batch: int) -> List[Entry]:
-    shape = (batch, 256, *size)
-    return [
-        module_entry(lambda: PlainSE(256), shape, name='plain SE'),
-        module_entry(lambda: _mmdet_selayer(256), shape,
-                     name='mmdet SELayer'),
-        module_entry(dict(type='mmattn.SqueezeExcitation', in_channels=256),
-                     shape, name='SqueezeExcitation'),
-    ]
-
-
-@register_case(
-    'eca_block',
-    size=(56, 56),
-    batch=8,
+_block_pair_case(
+    'se_block', 256,
+    [('plain SE', dict(type=PlainSE, channels=256)),
+     ('mmdet SELayer', dict(type='mmdet.models.layers.SELayer',
+                            channels=256, ratio=16)),
+     ('SqueezeExcitation', dict(type='mmattn.SqueezeExcitation',
+                                in_channels=256))],
+    size=(56, 56), batch=8,
+    help="SqueezeExcitation vs a plain SE and mmdet's SELayer (which takes "
+    '`channels`, so it is no plugin) on a ResNet stage-1 output (256 '
+    'channels; anchor: plain)')
+_block_pair_case(
+    'eca_block', 256,
+    [('plain ECA', dict(type=PlainECA, channels=256, kernel_size=5)),
+     ('EfficientChannelAttention',
+      dict(type='mmattn.EfficientChannelAttention', in_channels=256))],
+    size=(56, 56), batch=8,
     help='EfficientChannelAttention vs a plain ECA (256 channels, k=5; '
     'anchor: plain)')
-def eca_block(size: Size, batch: int) -> List[Entry]:
-    shape = (batch, 256, *size)
-    return [
-        module_entry(lambda: PlainECA(256, 5), shape, name='plain ECA'),
-        module_entry(dict(type='mmattn.EfficientChannelAttention',
-                          in_channels=256), shape,
-                     name='EfficientChannelAttention'),
-    ]
-
-
-@register_case(
-    'cbam_block',
-    size=(56, 56),
-    batch=8,
+_block_pair_case(
+    'cbam_block', 256,
+    [('plain CBAM', dict(type=PlainCBAM, channels=256)),
+     ('CBAM', dict(type='mmattn.CBAM', in_channels=256))],
+    size=(56, 56), batch=8,
     help='CBAM vs a plain CBAM (256 channels; anchor: plain)')
-def cbam_block(size: Size, batch: int) -> List[Entry]:
-    shape = (batch, 256, *size)
-    return [
-        module_entry(lambda: PlainCBAM(256), shape, name='plain CBAM'),
-        module_entry(dict(type='mmattn.CBAM', in_channels=256), shape,
-                     name='CBAM'),
-    ]
