@@ -47,6 +47,17 @@ def _check_real(name, value, positive=False):
             f'number, got {value!r}')
 
 
+def _check_scales(name, scales):
+    """Raise ValueError unless ``scales`` is a non-empty tuple/list of
+    positive ints (pyramid sizes, query scales)."""
+    if not isinstance(scales, (tuple, list)) or not scales:
+        raise ValueError(
+            f'{name} must be a non-empty tuple of positive ints, got '
+            f'{scales!r}')
+    for scale in scales:
+        _check_positive_int(f'every entry of {name}', scale)
+
+
 def _check_choice(name, value, choices):
     """Raise ValueError unless ``value`` is one of ``choices``.
 
@@ -137,7 +148,10 @@ def adaptive_pool_matrix(in_size, out_size, like):
     positions = torch.arange(in_size, device=like.device)
     inside = ((positions[None, :] >= start[:, None])
               & (positions[None, :] < end[:, None]))
-    return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
+    # at least float32: bf16 cannot count past 256
+    dtype = torch.promote_types(like.dtype, torch.float32)
+    weights = inside.to(dtype) / (end - start)[:, None].to(dtype)
+    return weights.to(like.dtype)
 
 
 def adaptive_avg_pool(x, output_size):

@@ -17,19 +17,8 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
 from ..ops import dot_product_attention
-from ._helpers import (_check_positive_int, adaptive_avg_pool, check_input,
-                       resize_bilinear)
-
-
-def _check_scales(name, scales):
-    """Raise ValueError unless ``scales`` is a non-empty tuple/list of
-    positive ints."""
-    if not isinstance(scales, (tuple, list)) or not scales:
-        raise ValueError(
-            f'{name} must be a non-empty tuple of positive ints, got '
-            f'{scales!r}')
-    for scale in scales:
-        _check_positive_int(f'every entry of {name}', scale)
+from ._helpers import (_check_positive_int, _check_scales, adaptive_avg_pool,
+                       check_input, resize_bilinear)
 
 
 def pyramid_sample(x, pool_scales):
@@ -160,10 +149,8 @@ class AsymmetricNonLocal(nn.Module):
         key = pyramid_sample(key, self.key_pool_scales)
         sampled = pyramid_sample(key_feats, self.key_pool_scales)
         value = self.value_project(sampled.unsqueeze(-1)).squeeze(-1)
-        # Unit stride along channels for SDPA's fused CPU kernel.
         context = dot_product_attention(
-            *(t.flatten(2).transpose(1, 2).contiguous()
-              for t in (query, key, value)),
+            *(t.flatten(2).transpose(1, 2) for t in (query, key, value)),
             scale=self.project_channels**-0.5)
         context = context.transpose(1, 2).reshape(n, self.project_channels,
                                                   *query.shape[2:])

@@ -81,7 +81,8 @@ class GlobalContext(nn.Module):
                 'fusion_types must be a non-empty list or tuple of '
                 f'{_FUSION_TYPES!r}, got {fusion_types!r}')
         for fusion in fusion_types:
-            _check_choice('fusion_types', fusion, _FUSION_TYPES)
+            _check_choice('every entry of fusion_types', fusion,
+                          _FUSION_TYPES)
         planes = int(in_channels * ratio)
         if planes < 1:
             raise ValueError(

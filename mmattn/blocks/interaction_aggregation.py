@@ -13,7 +13,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 
-from ._helpers import _check_positive_int, check_input
+from ..ops import dot_product_attention
+from ._helpers import (_check_positive_int, check_input,
+                       refuse_single_sample_batch_norm)
 
 
 def _conv_norm(in_channels, out_channels, norm_cfg):
@@ -70,13 +72,11 @@ class ChannelInteractionUnit(nn.Module):
         _zero_norm(self.update)
 
     def aggregate(self, x):
-        """Y = softmax(X X^T) X, (N, C, H, W) in x's dtype."""
+        """Y = softmax(X X^T) X, (N, C, H, W) in x's dtype: the shared
+        attention op over the C channels as tokens (float32 logits under
+        autocast), as DANet's channel attention in its paper form."""
         flat = x.flatten(2)
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            flat32 = flat.float()
-            affinity = torch.softmax(flat32 @ flat32.transpose(1, 2), dim=-1)
-            y = affinity @ flat32
-        return y.to(x.dtype).view_as(x)
+        return dot_product_attention(flat, flat, flat, scale=1.0).view_as(x)
 
     def forward(self, x):
         check_input(x, self.in_channels)
@@ -162,6 +162,7 @@ class SpatialInteractionUnit(nn.Module):
 
     def forward(self, z):
         check_input(z, self.in_channels)
+        refuse_single_sample_batch_norm(self.update[1], z, 'norm_cfg')
         k = self.num_parts
         attention = self.part_maps(z)
         # sums over H * W products: float32 with autocast off, as a Gram

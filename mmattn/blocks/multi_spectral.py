@@ -88,8 +88,12 @@ class MultiSpectralChannelAttention(nn.Module):
                  gate_cfg=dict(type='Sigmoid')):
         super().__init__()
         self.hidden_channels = reduced_channels(in_channels, reduction)
-        dct_h, dct_w = ((dct_size, dct_size) if not isinstance(
+        sizes = ((dct_size, dct_size) if not isinstance(
             dct_size, (tuple, list)) else tuple(dct_size))
+        if len(sizes) != 2:
+            raise ValueError(f'dct_size must be an int >= 7 or a pair '
+                             f'of them, got {dct_size!r}')
+        dct_h, dct_w = sizes
         for value in (dct_h, dct_w):
             if isinstance(value, bool) or not isinstance(value, int) \
                     or value < 7:

@@ -24,12 +24,9 @@ MODES = ('embedded_gaussian', 'gaussian', 'dot_product', 'concatenation')
 
 
 def _flat_positions(x):
-    """(N, C, H, W) -> (N, H*W, C): one row per position.
-
-    Contiguous: SDPA's CPU flash kernel needs unit stride along C and
-    otherwise falls back to its math path, which keeps the (P, P) matrix.
-    """
-    return x.flatten(2).transpose(1, 2).contiguous()
+    """(N, C, H, W) -> (N, H*W, C): one row per position (a view; the
+    attention op makes it unit-stride where its fused kernel needs that)."""
+    return x.flatten(2).transpose(1, 2)
 
 
 class NonLocal(nn.Module):

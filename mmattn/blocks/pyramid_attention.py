@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
 
-from ._helpers import (LinearMLP, _check_positive_int, adaptive_avg_pool,
+from ._helpers import (LinearMLP, _check_scales, adaptive_avg_pool,
                        check_input, reduced_channels)
 
 
@@ -61,11 +61,7 @@ class SpatialPyramidAttention(nn.Module):
                  gate_cfg=dict(type='Sigmoid')):
         super().__init__()
         self.hidden_channels = reduced_channels(in_channels, reduction)
-        if not isinstance(pool_sizes, (tuple, list)) or not pool_sizes:
-            raise ValueError(f'pool_sizes must be a non-empty tuple of '
-                             f'positive ints, got {pool_sizes!r}')
-        for size in pool_sizes:
-            _check_positive_int('pool_sizes', size)
+        _check_scales('pool_sizes', pool_sizes)
         self.in_channels = in_channels
         self.reduction = reduction
         self.pool_sizes = tuple(pool_sizes)

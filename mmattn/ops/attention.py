@@ -259,7 +259,8 @@ def dot_product_attention(query, key, value, scale=None, impl='auto',
             impl = 'chunked'
     with torch.autocast(device_type=query.device.type, enabled=False):
         if half and impl == 'sdpa' and query.is_cuda:
-            out = _fused_cuda_half(query, key, value.to(dtype), scale)
+            out = _fused_cuda_half(query, key.to(dtype), value.to(dtype),
+                                   scale)
             if out is not None:
                 return out
         if half or key.dtype != dtype or value.dtype != dtype:

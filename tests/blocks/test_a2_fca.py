@@ -328,3 +328,9 @@ def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     torch.manual_seed(0)
     block = randomise(BLOCKS[name][0](16)).eval()
     export_opset17_and_check(block, tmp_path / f'{name}.onnx')
+
+
+@pytest.mark.parametrize('dct_size', [(7, 7, 7), (7, ), 6, (7, 6.5)])
+def test_dct_size_of_wrong_length_or_value_is_named(dct_size):
+    with pytest.raises(ValueError, match='dct_size must be an int >= 7'):
+        MultiSpectralChannelAttention(16, dct_size=dct_size)

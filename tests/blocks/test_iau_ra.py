@@ -323,3 +323,11 @@ def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     torch.manual_seed(0)
     block = randomise(BLOCKS[name][0](16)).eval()
     export_opset17_and_check(block, tmp_path / f'{name}.onnx')
+
+
+def test_spatial_unit_refuses_a_training_batch_of_one_by_name():
+    unit = SpatialInteractionUnit(16).train()
+    with pytest.raises(ValueError, match='norm_cfg'):
+        unit(torch.randn(1, 16, 5, 4))
+    unit.eval()(torch.randn(1, 16, 5, 4))  # inference at batch 1 works
+    unit.train()(torch.randn(2, 16, 5, 4))

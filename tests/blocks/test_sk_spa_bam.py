@@ -414,3 +414,13 @@ def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     torch.manual_seed(0)
     block = randomise(BLOCKS[name][0](16)).eval()
     export_opset17_and_check(block, tmp_path / f'{name}.onnx')
+
+
+@pytest.mark.parametrize('pool_sizes, match', [
+    ((1, 0), r'every entry of pool_sizes must be a positive int, got 0'),
+    ((), r'pool_sizes must be a non-empty tuple'),
+    (4, r'pool_sizes must be a non-empty tuple'),
+])
+def test_pool_sizes_errors_name_the_argument(pool_sizes, match):
+    with pytest.raises(ValueError, match=match):
+        SpatialPyramidAttention(16, pool_sizes=pool_sizes)
