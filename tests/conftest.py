@@ -54,6 +54,23 @@ def randomise(block):
     return block
 
 
+def assert_matches_reference(make, reference, shape, rtol, atol,
+                             out_shape=None):
+    """A block built by ``make(C)`` with random weights, in eval mode, gives
+    ``reference(block, x)`` on a random ``x`` of ``shape`` (within rtol,
+    atol) and the output shape ``out_shape(block, shape)`` (default: the
+    input's)."""
+    import torch
+    torch.manual_seed(0)
+    block = randomise(make(shape[1])).eval()
+    x = torch.randn(*shape)
+    out = block(x)
+    expected = tuple(shape) if out_shape is None else out_shape(block, shape)
+    assert tuple(out.shape) == tuple(expected)
+    torch.testing.assert_close(out, reference(block, x), rtol=rtol,
+                               atol=atol)
+
+
 def assert_deterministic(blocks, channels=16, shape=(2, 9, 7)):
     """Under ``torch.use_deterministic_algorithms(True)``, two training-mode
     forward+backward passes of each block give bit-identical outputs and

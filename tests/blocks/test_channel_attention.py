@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from mmattn.blocks import (CBAM, EfficientChannelAttention, SqueezeExcitation,
                            eca_kernel_size)
 from mmattn.blocks._helpers import global_max_pool
-from conftest import (check_onnx_dynamic_hw, export_opset17_and_check,
-                      randomise)
+from conftest import (assert_matches_reference, check_onnx_dynamic_hw,
+                      export_opset17_and_check, randomise)
 
 SHAPES = [(2, 32, 7, 5), (1, 32, 1, 1), (1, 32, 3, 9), (3, 32, 16, 8)]
 
@@ -81,14 +81,8 @@ BLOCKS = {
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_matches_formula(name, shape):
-    torch.manual_seed(0)
-    make, reference = BLOCKS[name]
-    block = randomise(make(shape[1])).eval()
-    x = torch.randn(*shape)
-    out = block(x)
-    assert out.shape == x.shape
-    torch.testing.assert_close(out, reference(block, x), rtol=1e-5,
-                               atol=1e-6)
+    assert_matches_reference(*BLOCKS[name], shape, rtol=1e-5,
+                             atol=1e-6)
 
 
 @pytest.mark.parametrize('name', list(BLOCKS))

@@ -9,8 +9,8 @@ import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import (ChannelInteractionUnit,
                            InteractionAggregationUpdate, ResidualAttention,
                            SpatialInteractionUnit)
-from conftest import (assert_deterministic, export_opset17_and_check,
-                      randomise)
+from conftest import (assert_deterministic, assert_matches_reference,
+                      export_opset17_and_check, randomise)
 
 
 # ---------------------------------------------------------------- references
@@ -145,14 +145,8 @@ SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_matches_formula(name, shape):
-    torch.manual_seed(0)
-    make, reference = BLOCKS[name]
-    block = randomise(make(shape[1])).eval()
-    x = torch.randn(*shape)
-    out = block(x)
-    assert out.shape == x.shape
-    torch.testing.assert_close(out, reference(block, x), rtol=1e-4,
-                               atol=1e-4)
+    assert_matches_reference(*BLOCKS[name], shape, rtol=1e-4,
+                             atol=1e-4)
 
 
 @pytest.mark.parametrize('name', list(BLOCKS))

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 
 from mmattn.blocks import (GatherExcite, SpatialChannelSqueezeExcitation,
                            SqueezeExcitation)
-from conftest import (assert_deterministic, export_opset17_and_check,
-                      randomise)
+from conftest import (assert_deterministic, assert_matches_reference,
+                      export_opset17_and_check, randomise)
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
           (2, 16, 9, 13)]
@@ -128,14 +128,8 @@ ONNX_BLOCKS = ['scse_add', 'scse_max_r2', 'scse_mul', 'ge_global', 'ge_e2',
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_matches_formula(name, shape):
-    torch.manual_seed(0)
-    make, reference = BLOCKS[name]
-    block = randomise(make(shape[1])).eval()
-    x = torch.randn(*shape)
-    out = block(x)
-    assert out.shape == x.shape
-    torch.testing.assert_close(out, reference(block, x), rtol=1e-5,
-                               atol=1e-6)
+    assert_matches_reference(*BLOCKS[name], shape, rtol=1e-5,
+                             atol=1e-6)
 
 
 @pytest.mark.parametrize('shape', [(3, 16, 9, 7), (2, 16, 16, 8)])

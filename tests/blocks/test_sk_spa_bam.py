@@ -11,8 +11,8 @@ from mmengine.registry import init_default_scope
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import (BottleneckAttention, SelectiveKernelConv,
                            SpatialPyramidAttention)
-from conftest import (assert_deterministic, export_opset17_and_check,
-                      randomise)
+from conftest import (assert_deterministic, assert_matches_reference,
+                      export_opset17_and_check, randomise)
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
           (2, 16, 9, 13)]
@@ -131,22 +131,19 @@ ONNX_BLOCKS = ['sk', 'sk_m3_stride2', 'pyramid', 'bam', 'bam_product']
 
 
 # ------------------------------------------------------------------ formulas
+def _out_shape(block, shape):
+    if not isinstance(block, SelectiveKernelConv):
+        return shape
+    s = block.stride
+    return (shape[0], block.out_channels, (shape[2] - 1) // s + 1,
+            (shape[3] - 1) // s + 1)
+
+
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_matches_formula(name, shape):
-    torch.manual_seed(0)
-    make, reference = BLOCKS[name]
-    block = randomise(make(shape[1])).eval()
-    x = torch.randn(*shape)
-    out = block(x)
-    if isinstance(block, SelectiveKernelConv):
-        s = block.stride
-        assert out.shape == (shape[0], block.out_channels,
-                             (shape[2] - 1) // s + 1, (shape[3] - 1) // s + 1)
-    else:
-        assert out.shape == x.shape
-    torch.testing.assert_close(out, reference(block, x), rtol=1e-5,
-                               atol=1e-5)
+    assert_matches_reference(*BLOCKS[name], shape, rtol=1e-5, atol=1e-5,
+                             out_shape=_out_shape)
 
 
 @pytest.mark.parametrize('shape', [(3, 16, 9, 7), (2, 16, 16, 8)])
