@@ -54,6 +54,21 @@ def randomise(block):
     return block
 
 
+def build_resnet50(scope, **kwargs):
+    """mmseg's ResNetV1c or mmdet's ResNet (by ``scope``), depth 50, built
+    with ``kwargs`` (``plugins=``, ``dcn=``, ...) under that scope. Note that
+    their ``train()``/``eval()`` return None: do not chain them."""
+    from mmengine.registry import init_default_scope
+    init_default_scope(scope)
+    if scope == 'mmseg':
+        from mmseg.registry import MODELS
+        cfg = dict(type='ResNetV1c')
+    else:
+        from mmdet.registry import MODELS
+        cfg = dict(type='ResNet')
+    return MODELS.build(dict(cfg, depth=50, **kwargs))
+
+
 def assert_matches_reference(make, reference, shape, rtol, atol,
                              out_shape=None):
     """A block built by ``make(C)`` with random weights, in eval mode, gives

@@ -6,13 +6,12 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import init_default_scope
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import DoubleAttention, MultiSpectralChannelAttention
 from mmattn.blocks.multi_spectral import TOP16_FREQUENCIES
 from conftest import (assert_deterministic, assert_matches_reference,
-                      export_opset17_and_check, randomise)
+                      build_resnet50, export_opset17_and_check, randomise)
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
           (2, 16, 9, 13)]
@@ -275,14 +274,7 @@ def test_bad_input_shape(name):
 
 # ----------------------------------------------------------------- plugins
 def _resnet50(scope, plugins):
-    init_default_scope(scope)
-    if scope == 'mmseg':
-        from mmseg.registry import MODELS
-        cfg = dict(type='ResNetV1c')
-    else:
-        from mmdet.registry import MODELS
-        cfg = dict(type='ResNet')
-    model = MODELS.build(dict(cfg, depth=50, plugins=plugins))
+    model = build_resnet50(scope, plugins=plugins)
     model.eval()  # ResNet.train() returns None: do not chain it
     return model
 

@@ -2,14 +2,13 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import init_default_scope
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import GlobalSecondOrderPooling, RelationAwareAttention
 from mmattn.blocks._helpers import bilinear_resize_by_matmul
 from mmattn.blocks._helpers import adaptive_avg_pool
 from conftest import (assert_deterministic, assert_matches_reference,
-                      export_opset17_and_check, randomise)
+                      build_resnet50, export_opset17_and_check, randomise)
 
 
 # ---------------------------------------------------------------- references
@@ -256,20 +255,12 @@ def test_bad_input_shape(name):
     ('mmdet', dict(type='mmattn.RelationAwareAttention', spatial_size=4)),
 ])
 def test_plugin_in_resnet(scope, cfg):
-    init_default_scope(scope)
-    if scope == 'mmseg':
-        from mmseg.registry import MODELS
-        backbone = dict(type='ResNetV1c', depth=50)
-    else:
-        from mmdet.registry import MODELS
-        backbone = dict(type='ResNet', depth=50)
     cls = mmattn.registry.MODELS.get(cfg['type'].split('.')[1])
-    backbone.update(norm_cfg=dict(type='BN'), plugins=[
+    model = build_resnet50(scope, norm_cfg=dict(type='BN'), plugins=[
         dict(cfg=cfg, stages=(False, True, False, False),
              position='after_conv3'),
         dict(cfg=dict(cfg, postfix='_c2'), stages=(True, False, False, False),
              position='after_conv2')])
-    model = MODELS.build(backbone)
     model.train()
     plugin = getattr(model.layer2[0], cls._abbr_)
     assert type(plugin) is cls and plugin.in_channels == 512

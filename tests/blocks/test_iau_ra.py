@@ -3,14 +3,13 @@ formulas written out in plain torch."""
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import init_default_scope
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import (ChannelInteractionUnit,
                            InteractionAggregationUpdate, ResidualAttention,
                            SpatialInteractionUnit)
 from conftest import (assert_deterministic, assert_matches_reference,
-                      export_opset17_and_check, randomise)
+                      build_resnet50, export_opset17_and_check, randomise)
 
 
 # ---------------------------------------------------------------- references
@@ -282,19 +281,11 @@ def test_bad_input_shape(name):
     ('ResidualAttention', 'ra', 1.5),
 ])
 def test_plugin_in_resnet(scope, name, abbr, identity):
-    init_default_scope(scope)
-    if scope == 'mmseg':
-        from mmseg.registry import MODELS
-        backbone = dict(type='ResNetV1c', depth=50)
-    else:
-        from mmdet.registry import MODELS
-        backbone = dict(type='ResNet', depth=50)
-    backbone.update(norm_cfg=dict(type='BN'), plugins=[
+    model = build_resnet50(scope, norm_cfg=dict(type='BN'), plugins=[
         dict(cfg=dict(type=f'mmattn.{name}'),
              stages=(False, True, False, False), position='after_conv3'),
         dict(cfg=dict(type=f'mmattn.{name}', postfix='_c1'),
              stages=(True, False, False, False), position='after_conv1')])
-    model = MODELS.build(backbone)
     model.init_weights()  # the backbone's init_cfg, then the children's
     plugin = getattr(model.layer2[0], abbr)
     assert plugin.in_channels == 512

@@ -6,7 +6,7 @@ from mmengine.registry import init_default_scope
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import StandAloneSelfAttentionConv
-from conftest import export_opset17_and_check, randomise
+from conftest import build_resnet50, export_opset17_and_check, randomise
 
 SASA = StandAloneSelfAttentionConv
 
@@ -264,16 +264,9 @@ def test_registered_name_and_odd_input_in_resnet():
 def test_as_a_plugin(scope):
     """With out_channels=None and stride 1 the layer keeps the shape, so
     the same registration also serves ResNet's ``plugins=``."""
-    init_default_scope(scope)
-    if scope == 'mmseg':
-        from mmseg.registry import MODELS
-        cfg = dict(type='ResNetV1c', depth=50)
-    else:
-        from mmdet.registry import MODELS
-        cfg = dict(type='ResNet', depth=50)
-    model = MODELS.build(dict(cfg, norm_cfg=dict(type='BN'), plugins=[
+    model = build_resnet50(scope, norm_cfg=dict(type='BN'), plugins=[
         dict(cfg=dict(type='mmattn.StandAloneSelfAttentionConv'),
-             stages=(False, True, False, False), position='after_conv2')]))
+             stages=(False, True, False, False), position='after_conv2')])
     model.eval()
     plugin = model.layer2[1].sasa
     assert model.layer2[1].after_conv2_plugin_names == ['sasa']
