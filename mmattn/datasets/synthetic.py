@@ -1,21 +1,23 @@
 """Small synthetic datasets in the on-disk layouts of Cityscapes and COCO.
 
 The scenes form a *long-range-context* benchmark: every image shows a
-textured background, a few shapes that all look alike locally and four
-coloured marker squares in the image corners. The class of a shape is not
-written in its own pixels; it is decided by the colour of a marker that is
-far away:
+textured background, a few shapes that all look alike locally and a
+coloured cue far away from them. The class of a shape is not written in its
+own pixels; it is decided by the colour of the cue. Two layouts:
 
-* the two **top** markers (same colour) give the class of every *angular*
-  shape (rectangle or triangle);
-* the two **bottom** markers (same colour) give the class of every *round*
-  shape (ellipse).
+* ``'side-bar'`` (the default, and the benchmark's): one solid bar over the
+  whole height at the left *or* the right edge (random side); its colour is
+  the class of every shape in the image. No shape comes within ``margin``
+  pixels of the bar, so a model whose receptive field is narrower than the
+  margin cannot see the cue from any shape: by construction, not by hope.
+* ``'corners'`` (the first version): four corner squares; the two **top**
+  markers give the class of every *angular* shape (rectangle, triangle), the
+  two **bottom** markers that of every *round* shape (ellipse). Harder: a
+  model must also tell the shape's group to pick the right marker pair.
 
-Shapes are kept at least ``margin`` pixels away from every marker, so a
-classifier that only sees a local window around a shape can do no better
-than guess among the cue classes. Markers sit symmetrically in the left and
-right corners so that a horizontal flip (the stock augmentation of mmseg
-and mmdet) keeps the rule valid; a vertical flip would swap the groups.
+Both layouts are left-right symmetric in their rule, so a horizontal flip
+(the stock augmentation of mmseg and mmdet) keeps the labels valid; a
+vertical flip would swap the corner groups.
 
 Only numpy, Pillow and the standard library are used here: this module is
 plain data generation and must not depend on mmseg or mmdet. See
@@ -33,8 +35,12 @@ from PIL import Image
 __all__ = [
     'CITYSCAPES_CLASSES', 'CITYSCAPES_CUE_CLASSES', 'COCO_CATEGORIES',
     'COCO_CUE_CATEGORIES', 'MARKER_PALETTE', 'IGNORE_INDEX', 'META_FILE',
-    'decode_marker', 'make_cityscapes', 'make_coco', 'parse_size'
+    'LAYOUTS', 'decode_marker', 'make_cityscapes', 'make_coco', 'parse_size',
+    'repaint_cues'
 ]
+
+#: Cue layouts (see the module docstring); the first is the default.
+LAYOUTS = ('side-bar', 'corners')
 
 #: Label value of pixels that are not scored (shape outlines, markers).
 IGNORE_INDEX = 255
@@ -193,30 +199,63 @@ def decode_marker(rgb):
     return int(np.argmin(dist))
 
 
-def _geometry(h, w):
-    """Marker side, shape-to-marker margin and marker boxes of an image.
+def _check_layout(layout):
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
+
+
+def _geometry(h, w, layout='side-bar', margin=None):
+    """Cue boxes, shape-to-cue margin and outline width of an image.
 
     Args:
         h (int): Image height.
         w (int): Image width.
+        layout (str): ``'side-bar'`` or ``'corners'`` (see the module
+            docstring).
+        margin (int, optional): Least Chebyshev distance in pixels between
+            a shape and a cue. Default: 40 % of the width left beside the
+            bar (``'side-bar'``), a quarter of the short side (``'corners'``).
 
     Returns:
-        dict: ``marker_side`` (int), ``margin`` (int), ``outline`` (int,
-        width of the ignored outline) and ``markers``: a dict from corner
-        name (``top_left`` ...) to the box ``[x0, y0, x1, y1]`` (exclusive
-        ends) of that marker.
+        dict: ``layout``, ``marker_side`` (int: bar width, or square side),
+        ``margin`` (int), ``outline`` (int, width of the ignored outline) and
+        ``markers``: a dict from cue name (``left``/``right`` for the bar,
+        ``top_left`` ... for the corners) to the box ``[x0, y0, x1, y1]``
+        (exclusive ends) a cue may occupy.
+
+    Raises:
+        ValueError: If ``layout`` is unknown or ``margin`` leaves no room
+            for shapes.
     """
+    _check_layout(layout)
     short = min(h, w)
-    side = max(4, short // 8)
-    return dict(
-        marker_side=side,
-        margin=max(8, short // 4),
-        outline=max(1, short // 128),
-        markers=dict(
+    outline = max(1, short // 128)
+    if layout == 'corners':
+        side = max(4, short // 8)
+        markers = dict(
             top_left=[0, 0, side, side],
             top_right=[w - side, 0, w, side],
             bottom_left=[0, h - side, side, h],
-            bottom_right=[w - side, h - side, w, h]))
+            bottom_right=[w - side, h - side, w, h])
+        default_margin = max(8, short // 4)
+    else:
+        # A bar over the whole height: a large, unmistakable cue whose
+        # distance to every shape is the horizontal gap alone.
+        side = max(4, short // 6)
+        markers = dict(left=[0, 0, side, h], right=[w - side, 0, w, h])
+        default_margin = max(8, int(0.4 * (w - side)))
+    if margin is None:
+        margin = default_margin
+    if (not isinstance(margin, (int, np.integer))
+            or isinstance(margin, bool) or margin < 0):
+        raise ValueError(f'margin must be a non-negative int, got {margin!r}')
+    if layout == 'side-bar' and w - side - margin < max(16, h // 3):
+        raise ValueError(
+            f'margin={margin} leaves {w - side - margin} px of the {w} px '
+            f'width beside the {side} px cue bar; shapes need at least '
+            f'{max(16, h // 3)}: use a smaller margin or a wider image')
+    return dict(layout=layout, marker_side=side, margin=int(margin),
+                outline=outline, markers=markers)
 
 
 def _rasterize(poly, h, w):
@@ -335,40 +374,70 @@ def _image_rng(fmt, seed, split, index):
     return np.random.default_rng(seq)
 
 
-def _make_scene(rng, h, w):
-    """Draw one scene: image pixels, shapes and marker cues.
-
-    Args:
-        rng (np.random.Generator): Random stream of this image.
-        h (int): Image height.
-        w (int): Image width.
+def _draw_cues(rng, geo):
+    """Draw the cue colours and the cue boxes actually painted.
 
     Returns:
-        dict: ``image`` (``(h, w, 3)`` uint8 RGB), ``cues`` (dict group ->
-        palette index), ``shapes`` (list of dicts with ``kind``, ``group``,
-        ``polygon`` (``(N, 2)`` array), ``mask`` and ``outline`` (bool
-        masks)) and ``geometry`` (see :func:`_geometry`).
+        tuple: ``cues`` (dict group -> palette index), ``markers`` (dict cue
+        name -> box, the boxes painted in this image) and ``marker_cues``
+        (dict cue name -> palette index).
     """
-    geo = _geometry(h, w)
-    short = min(h, w)
-    cues = {group: int(rng.integers(len(MARKER_PALETTE))) for group in _GROUPS}
+    if geo['layout'] == 'corners':
+        cues = {g: int(rng.integers(len(MARKER_PALETTE))) for g in _GROUPS}
+        markers = dict(geo['markers'])
+        marker_cues = {
+            name: cues['angular' if name.startswith('top') else 'round']
+            for name in markers
+        }
+        return cues, markers, marker_cues
+    # side-bar: one colour decides every shape; the side is random so that
+    # position says nothing about the class and flips stay valid.
+    cue = int(rng.integers(len(MARKER_PALETTE)))
+    side = ('left', 'right')[int(rng.integers(2))]
+    return ({g: cue for g in _GROUPS}, {side: geo['markers'][side]},
+            {side: cue})
 
-    # Shapes may not enter the markers grown by the margin (this is what
-    # makes the cue far away) nor touch the image border.
+
+def _forbidden_zone(h, w, markers, margin):
+    """Pixels no shape may cover: cues grown by ``margin``, image border."""
     forbidden = np.zeros((h, w), dtype=bool)
-    for x0, y0, x1, y1 in geo['markers'].values():
-        m = geo['margin']
-        forbidden[max(0, y0 - m):y1 + m, max(0, x0 - m):x1 + m] = True
+    for x0, y0, x1, y1 in markers.values():
+        forbidden[max(0, y0 - margin):y1 + margin,
+                  max(0, x0 - margin):x1 + margin] = True
     forbidden[:2] = forbidden[-2:] = True
     forbidden[:, :2] = forbidden[:, -2:] = True
-    gap = geo['outline'] + 2  # shapes never touch, or two would merge
+    return forbidden
 
-    # One shape of each group first, so both cues matter in every image.
+
+def _free_columns(forbidden):
+    """``(x0, x1)``: the span of columns that have a free pixel."""
+    cols = np.nonzero(~forbidden.all(axis=0))[0]
+    return int(cols[0]), int(cols[-1]) + 1
+
+
+def _draw_kinds(rng):
+    """3-6 shape kinds, one of each group first so both groups occur."""
     num_shapes = int(rng.integers(3, 7))
     kinds = [str(rng.choice(['rectangle', 'triangle'])), 'ellipse']
     for _ in range(num_shapes - 2):
         kinds.append(str(rng.choice(['rectangle', 'triangle', 'ellipse'])))
+    return kinds
 
+
+def _place_shapes(rng, h, w, kinds, forbidden, geo):
+    """Place non-overlapping shapes outside ``forbidden`` (updated in place).
+
+    Centres are drawn over the whole width for ``'corners'`` and over the
+    columns left free beside the bar for ``'side-bar'`` (most of the width
+    is forbidden there; drawing over all of it would waste attempts).
+
+    Returns:
+        list[dict]: ``kind``, ``group``, ``polygon``, ``mask``, ``outline``.
+    """
+    x_lo, x_hi = (0, w) if geo['layout'] == 'corners' else \
+        _free_columns(forbidden)
+    short = min(h, x_hi - x_lo)
+    gap = geo['outline'] + 2  # shapes never touch, or two would merge
     # Large enough to cover several cells of a stride-8 feature map, so that
     # shapes are a real share of the pixels (about a tenth), not noise.
     r_min, r_max = max(3.0, short / 9), max(4.0, short / 5)
@@ -377,7 +446,7 @@ def _make_scene(rng, h, w):
         for attempt in range(300):
             # Shrink gradually so that crowded or tiny images still fit.
             radius = rng.uniform(r_min, r_max) * (1 - 0.5 * attempt / 300)
-            cx = rng.uniform(radius, w - radius)
+            cx = rng.uniform(x_lo + radius, x_hi - radius)
             cy = rng.uniform(radius, h - radius)
             poly = _random_polygon(rng, kind, cx, cy, radius)
             if (poly.min() < 1 or poly[:, 0].max() > w - 1
@@ -403,9 +472,15 @@ def _make_scene(rng, h, w):
                 raise RuntimeError(
                     f'could not place shapes in a {h}x{w} image; use a '
                     'larger size')
+    return shapes
 
-    # Appearance. Shared offsets are per image, never per class, so that
-    # colour and texture carry no class information.
+
+def _paint(rng, h, w, shapes, markers, marker_cues):
+    """Render the image: noisy background, shapes, then the cues.
+
+    Shared offsets are per image, never per class, so that colour and
+    texture carry no class information.
+    """
     yy, xx = np.mgrid[0:h, 0:w]
     bg_level = rng.uniform(90, 130)
     noise = rng.normal(0, 8, (h, w, 1)) + rng.normal(0, 3, (h, w, 3))
@@ -417,11 +492,56 @@ def _make_scene(rng, h, w):
         fill = shape_rgb + tone + stripes + noise
         image[shape['mask']] = fill[shape['mask']]
         image[shape['outline']] = (_OUTLINE_RGB + noise)[shape['outline']]
-    for corner, (x0, y0, x1, y1) in geo['markers'].items():
-        group = 'angular' if corner.startswith('top') else 'round'
-        image[y0:y1, x0:x1] = MARKER_PALETTE[cues[group]]
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
-    return dict(image=image, cues=cues, shapes=shapes, geometry=geo)
+    return repaint_cues(image, markers, marker_cues)
+
+
+def repaint_cues(image, markers, cues):
+    """Fill cue boxes with palette colours (the swapped-cue control).
+
+    Args:
+        image (np.ndarray): ``(H, W, 3)`` uint8 RGB image (not modified).
+        markers (dict): Cue name -> box ``[x0, y0, x1, y1]`` (exclusive
+            ends), as in a meta-file record's ``markers``.
+        cues (dict | int): Cue name -> palette index, or one palette index
+            for every box.
+
+    Returns:
+        np.ndarray: A copy of ``image`` with the boxes repainted.
+    """
+    out = np.array(image, dtype=np.uint8, copy=True)
+    for name, (x0, y0, x1, y1) in markers.items():
+        index = cues if isinstance(cues, (int, np.integer)) else cues[name]
+        out[y0:y1, x0:x1] = MARKER_PALETTE[int(index)]
+    return out
+
+
+def _make_scene(rng, h, w, layout='side-bar', margin=None):
+    """Draw one scene: image pixels, shapes and cues.
+
+    Args:
+        rng (np.random.Generator): Random stream of this image.
+        h (int): Image height.
+        w (int): Image width.
+        layout (str): ``'side-bar'`` or ``'corners'``.
+        margin (int, optional): See :func:`_geometry`.
+
+    Returns:
+        dict: ``image`` (``(h, w, 3)`` uint8 RGB), ``cues`` (dict group ->
+        palette index), ``markers`` (dict cue name -> painted box),
+        ``shapes`` (list of dicts with ``kind``, ``group``, ``polygon``
+        (``(N, 2)`` array), ``mask`` and ``outline`` (bool masks)) and
+        ``geometry`` (see :func:`_geometry`).
+    """
+    geo = _geometry(h, w, layout, margin)
+    cues, markers, marker_cues = _draw_cues(rng, geo)
+    # Shapes may not enter the cues grown by the margin (this is what makes
+    # the cue far away) nor touch the image border.
+    forbidden = _forbidden_zone(h, w, markers, geo['margin'])
+    shapes = _place_shapes(rng, h, w, _draw_kinds(rng), forbidden, geo)
+    image = _paint(rng, h, w, shapes, markers, marker_cues)
+    return dict(image=image, cues=cues, markers=markers, shapes=shapes,
+                geometry=geo)
 
 
 def _prepare_out_dir(out_dir, owned, overwrite):
@@ -453,9 +573,14 @@ def _prepare_out_dir(out_dir, owned, overwrite):
             os.remove(path)
 
 
+def _marker_cue(scene, name):
+    """Palette index painted into the cue box ``name`` of ``scene``."""
+    group = 'round' if name.startswith('bottom') else 'angular'
+    return scene['cues'][group]
+
+
 def _record(scene, cue_classes, **extra):
     """JSON-ready per-image record for the meta file."""
-    geo = scene['geometry']
     classes = {g: cue_classes[scene['cues'][g]] for g in _GROUPS}
     shapes = []
     for shape in scene['shapes']:
@@ -469,7 +594,7 @@ def _record(scene, cue_classes, **extra):
     rec.update(
         cues={g: scene['cues'][g] for g in _GROUPS},
         classes=classes,
-        markers=geo['markers'],
+        markers=scene['markers'],
         shapes=shapes)
     return rec
 
@@ -483,19 +608,26 @@ def _write_meta(out_dir, meta):
     return path
 
 
-def _meta_header(fmt, size, seed, cue_classes):
+_RULES = {
+    'side-bar': dict(angular='the side bar', round='the side bar'),
+    'corners': dict(angular='top markers', round='bottom markers'),
+}
+
+
+def _meta_header(fmt, size, seed, cue_classes, layout, margin):
     """Generation parameters shared by both formats (for the meta file)."""
-    geo = _geometry(*size)
+    geo = _geometry(*size, layout, margin)
     return dict(
         format=fmt,
-        version=1,
+        version=2,
         seed=int(seed),
         size=list(size),
+        layout=layout,
         marker_side=geo['marker_side'],
         margin=geo['margin'],
         outline=geo['outline'],
         ignore_index=IGNORE_INDEX,
-        rule=dict(angular='top markers', round='bottom markers'),
+        rule=_RULES[layout],
         palette=[list(c) for c in MARKER_PALETTE],
         cue_classes=list(cue_classes))
 
@@ -505,7 +637,10 @@ def make_cityscapes(out_dir,
                     num_val=4,
                     size=(128, 256),
                     seed=0,
-                    overwrite=False):
+                    overwrite=False,
+                    layout='side-bar',
+                    margin=None,
+                    label_cue_in_train=False):
     """Write a small synthetic dataset in the Cityscapes layout.
 
     The layout is what mmseg's ``CityscapesDataset`` reads after the
@@ -535,6 +670,18 @@ def make_cityscapes(out_dir,
             files. Default: 0.
         overwrite (bool): Replace earlier generated data in ``out_dir``.
             Default: False.
+        layout (str): Where the cue is and what it decides: ``'side-bar'``
+            (one bar at the left or right edge; its colour is the class of
+            every shape) or ``'corners'`` (top markers decide the angular
+            shapes, bottom markers the round ones). Default: ``'side-bar'``.
+        margin (int, optional): Least distance in pixels between a shape
+            and a cue (see ``docs/synthetic_data.md`` for the defaults).
+        label_cue_in_train (bool): In the *train* split, label the cue's
+            pixels with the class its colour stands for instead of 255, so
+            that the colour-to-class mapping is supervised where it is
+            local; validation labels always ignore the cue, so what is
+            scored is only whether that class reaches the far shapes.
+            Default: False.
 
     Returns:
         dict: Summary with ``format``, ``out_dir``, ``size``, ``seed``,
@@ -547,11 +694,14 @@ def make_cityscapes(out_dir,
     _check_count('num_val', num_val)
     _check_count('seed', seed)
     h, w = int(size[0]), int(size[1])
+    _geometry(h, w, layout, margin)  # refuse bad layouts before writing
     _prepare_out_dir(out_dir, ['leftImg8bit', 'gtFine', META_FILE],
                      overwrite)
 
-    meta = _meta_header('cityscapes', (h, w), seed, CITYSCAPES_CUE_CLASSES)
+    meta = _meta_header('cityscapes', (h, w), seed, CITYSCAPES_CUE_CLASSES,
+                        layout, margin)
     meta['background_class'] = CITYSCAPES_BACKGROUND
+    meta['label_cue_in_train'] = bool(label_cue_in_train)
     meta['splits'] = {}
     for split, count in (('train', num_train), ('val', num_val)):
         cities = _CITYSCAPES_CITIES[split]
@@ -567,7 +717,8 @@ def make_cityscapes(out_dir,
             os.makedirs(ann_dir, exist_ok=True)
 
             scene = _make_scene(
-                _image_rng('cityscapes', seed, split, index), h, w)
+                _image_rng('cityscapes', seed, split, index), h, w, layout,
+                margin)
             cue_cls = {g: CITYSCAPES_CUE_CLASSES[scene['cues'][g]]
                        for g in _GROUPS}
             label = np.full((h, w), CITYSCAPES_BACKGROUND, dtype=np.uint8)
@@ -576,8 +727,11 @@ def make_cityscapes(out_dir,
                 # Outlines are ignored: they are a boundary cue only and the
                 # exact border pixel is not what the benchmark measures.
                 label[shape['outline']] = IGNORE_INDEX
-            for x0, y0, x1, y1 in scene['geometry']['markers'].values():
-                label[y0:y1, x0:x1] = IGNORE_INDEX  # the cue is not scored
+            scored_cue = label_cue_in_train and split == 'train'
+            for name, (x0, y0, x1, y1) in scene['markers'].items():
+                # Not scored in validation: the cue is given, not predicted.
+                label[y0:y1, x0:x1] = IGNORE_INDEX if not scored_cue else \
+                    CITYSCAPES_CUE_CLASSES[_marker_cue(scene, name)]
 
             img_file = osp.join(img_dir, f'{stem}_leftImg8bit.png')
             ann_file = osp.join(ann_dir, f'{stem}_gtFine_labelTrainIds.png')
@@ -597,6 +751,8 @@ def make_cityscapes(out_dir,
         out_dir=out_dir,
         size=(h, w),
         seed=int(seed),
+        layout=layout,
+        margin=meta['margin'],
         num_images=dict(train=num_train, val=num_val),
         class_ids=class_ids,
         meta_file=meta_file)
@@ -607,7 +763,9 @@ def make_coco(out_dir,
               num_val=2,
               size=(128, 128),
               seed=0,
-              overwrite=False):
+              overwrite=False,
+              layout='side-bar',
+              margin=None):
     """Write a small synthetic dataset in the COCO 2017 instance layout.
 
     The layout is what mmdet's ``CocoDataset`` and ``CocoMetric`` read::
@@ -635,6 +793,12 @@ def make_coco(out_dir,
             files. Default: 0.
         overwrite (bool): Replace earlier generated data in ``out_dir``.
             Default: False.
+        layout (str): Where the cue is and what it decides: ``'side-bar'``
+            (one bar at the left or right edge; its colour is the class of
+            every shape) or ``'corners'`` (top markers decide the angular
+            shapes, bottom markers the round ones). Default: ``'side-bar'``.
+        margin (int, optional): Least distance in pixels between a shape
+            and a cue (see ``docs/synthetic_data.md`` for the defaults).
 
     Returns:
         dict: Summary with ``format``, ``out_dir``, ``size``, ``seed``,
@@ -647,6 +811,7 @@ def make_coco(out_dir,
     _check_count('num_val', num_val)
     _check_count('seed', seed)
     h, w = int(size[0]), int(size[1])
+    _geometry(h, w, layout, margin)  # refuse bad layouts before writing
     _prepare_out_dir(
         out_dir, ['annotations/instances_train2017.json',
                   'annotations/instances_val2017.json', 'train2017',
@@ -655,7 +820,8 @@ def make_coco(out_dir,
 
     categories = [dict(id=cid, name=name, supercategory=sup)
                   for cid, name, sup in COCO_CATEGORIES]
-    meta = _meta_header('coco', (h, w), seed, COCO_CUE_CATEGORIES)
+    meta = _meta_header('coco', (h, w), seed, COCO_CUE_CATEGORIES, layout,
+                        margin)
     meta['splits'] = {}
     num_instances = {}
     next_image_id = 1
@@ -667,7 +833,8 @@ def make_coco(out_dir,
             image_id = next_image_id
             next_image_id += 1
             file_name = f'{image_id:012d}.jpg'
-            scene = _make_scene(_image_rng('coco', seed, split, index), h, w)
+            scene = _make_scene(_image_rng('coco', seed, split, index), h, w,
+                                layout, margin)
             # 4:4:4 chroma and high quality keep marker colours and shape
             # edges faithful; Pillow's encoder is deterministic.
             Image.fromarray(scene['image']).save(
@@ -720,6 +887,8 @@ def make_coco(out_dir,
         out_dir=out_dir,
         size=(h, w),
         seed=int(seed),
+        layout=layout,
+        margin=meta['margin'],
         num_images=dict(train=num_train, val=num_val),
         num_instances=num_instances,
         category_ids=sorted(set(COCO_CUE_CATEGORIES)),

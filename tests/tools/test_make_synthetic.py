@@ -44,9 +44,10 @@ def _run_cli(*args):
 
 @pytest.fixture(scope='module')
 def cs_root(tmp_path_factory):
-    """Cityscapes-layout dataset written by the CLI with its defaults."""
+    """Cityscapes-layout dataset written by the CLI (corner markers)."""
     root = str(tmp_path_factory.mktemp('cityscapes'))
-    proc = _run_cli('--format', 'cityscapes', '--out', root)
+    proc = _run_cli('--format', 'cityscapes', '--out', root, '--layout',
+                    'corners')
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary['num_images'] == dict(train=8, val=4)
@@ -57,9 +58,9 @@ def cs_root(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def coco_root(tmp_path_factory):
-    """COCO-layout dataset written by the CLI with its defaults."""
+    """COCO-layout dataset written by the CLI (corner markers)."""
     root = str(tmp_path_factory.mktemp('coco'))
-    proc = _run_cli('--format', 'coco', '--out', root)
+    proc = _run_cli('--format', 'coco', '--out', root, '--layout', 'corners')
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary['num_images'] == dict(train=4, val=2)
@@ -265,14 +266,14 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, cs_root,
                                                  coco_root):
     for make, ref in ((make_cityscapes, cs_root), (make_coco, coco_root)):
         name = make.__name__
-        make(str(tmp_path / f'{name}_a'), seed=0)
-        make(str(tmp_path / f'{name}_b'), seed=0)
-        make(str(tmp_path / f'{name}_c'), seed=1)
+        make(str(tmp_path / f'{name}_a'), seed=0, layout='corners')
+        make(str(tmp_path / f'{name}_b'), seed=0, layout='corners')
+        make(str(tmp_path / f'{name}_c'), seed=1, layout='corners')
         a = _tree_digest(str(tmp_path / f'{name}_a'))
         b = _tree_digest(str(tmp_path / f'{name}_b'))
         c = _tree_digest(str(tmp_path / f'{name}_c'))
         assert a == b
-        # The CLI with its defaults writes the same bytes as the API.
+        # The CLI writes the same bytes as the API.
         assert a == _tree_digest(ref)
         assert a.keys() == c.keys()
         images = [k for k in a if k.endswith(('.png', '.jpg'))]
@@ -353,6 +354,79 @@ def test_parse_size_and_api_validation(tmp_path):
     for i, rgb in enumerate(MARKER_PALETTE):
         assert decode_marker(np.asarray(rgb) + 20 * (-1)**i) == i
     assert len(CITYSCAPES_CLASSES) == 19 and len(COCO_CATEGORIES) == 80
+
+
+# ------------------------------------------------------ side-bar layout
+@pytest.fixture(scope='module')
+def bar_root(tmp_path_factory):
+    """Cityscapes-layout dataset with the side-bar cue (the CLI default)."""
+    root = str(tmp_path_factory.mktemp('bar'))
+    proc = _run_cli('--format', 'cityscapes', '--out', root, '--num-train',
+                    '12', '--num-val', '4', '--size', '96x256')
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary['layout'] == 'side-bar'
+    assert summary['margin'] == int(0.4 * (256 - 96 // 6))
+    return root
+
+
+def test_side_bar_rule_and_distance(bar_root):
+    meta = _meta(bar_root)
+    assert meta['layout'] == 'side-bar' and meta['version'] == 2
+    margin, sides = meta['margin'], set()
+    for split in ('train', 'val'):
+        for rec in meta['splits'][split]:
+            image = np.asarray(Image.open(osp.join(bar_root,
+                                                   rec['img_path'])))
+            label = np.asarray(
+                Image.open(osp.join(bar_root, rec['seg_map_path'])))
+            (side, box), = rec['markers'].items()
+            sides.add(side)
+            x0, y0, x1, y1 = box
+            assert (y0, y1) == (0, 96)  # the bar spans the whole height
+            assert x0 == 0 if side == 'left' else x1 == 256
+            # The class of every shape is the bar's colour, read off pixels.
+            cue = decode_marker(image[y0:y1, x0:x1].reshape(-1, 3).mean(0))
+            assert rec['cues'] == dict(angular=cue, round=cue)
+            scored = (label != 0) & (label != IGNORE_INDEX)
+            assert set(np.unique(label[scored]).tolist()) == {
+                CITYSCAPES_CUE_CLASSES[cue]}
+            assert (label[y0:y1, x0:x1] == IGNORE_INDEX).all()
+            ys, xs = np.nonzero(scored)
+            assert _chebyshev_to_box(ys, xs, box).min() >= margin
+    assert sides == {'left', 'right'}  # position says nothing of the class
+
+
+def test_repaint_cues_changes_only_the_bar(bar_root):
+    from mmattn.datasets import repaint_cues
+    rec = _meta(bar_root)['splits']['val'][0]
+    image = np.asarray(Image.open(osp.join(bar_root, rec['img_path'])))
+    new = (rec['cues']['angular'] + 3) % len(MARKER_PALETTE)
+    out = repaint_cues(image, rec['markers'], new)
+    (x0, y0, x1, y1), = rec['markers'].values()
+    assert (out[y0:y1, x0:x1] == MARKER_PALETTE[new]).all()
+    changed = (out != image).any(-1)
+    changed[y0:y1, x0:x1] = False
+    assert not changed.any()
+    assert (image == np.asarray(Image.open(
+        osp.join(bar_root, rec['img_path'])))).all()  # input not modified
+
+
+def test_side_bar_margin_is_validated(tmp_path):
+    # 256 - 16 (bar) - 220 leaves 20 px, less than a third of the height
+    with pytest.raises(ValueError, match='margin=220'):
+        make_cityscapes(str(tmp_path / 'a'), size=(96, 256), margin=220)
+    with pytest.raises(ValueError, match='margin must be'):
+        make_cityscapes(str(tmp_path / 'b'), margin=-1)
+    with pytest.raises(ValueError, match='layout must be one of'):
+        make_coco(str(tmp_path / 'c'), layout='diagonal')
+    assert not os.listdir(tmp_path)  # nothing written before the check
+    proc = _run_cli('--format', 'coco', '--out', str(tmp_path / 'd'),
+                    '--size', '96x128', '--margin', '120')
+    assert proc.returncode != 0 and 'margin=120' in proc.stderr
+    summary = make_coco(str(tmp_path / 'e'), num_train=2, num_val=1,
+                        size=(96, 256), margin=96)
+    assert summary['margin'] == 96 and summary['layout'] == 'side-bar'
 
 
 # ------------------------------------------------- real mmseg and mmdet

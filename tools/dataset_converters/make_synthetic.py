@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from mmattn.datasets import make_cityscapes, make_coco, parse_size
+from mmattn.datasets import LAYOUTS, make_cityscapes, make_coco, parse_size
 
 # Per-format defaults: small so that tests and smoke runs take seconds.
 DEFAULTS = dict(
@@ -52,7 +52,8 @@ def parse_args(argv=None):
 
     Returns:
         argparse.Namespace: ``format``, ``out``, ``num_train``, ``num_val``,
-        ``size`` (``(h, w)``), ``seed`` and ``overwrite``, with the
+        ``size`` (``(h, w)``), ``seed``, ``layout``, ``margin`` and
+        ``overwrite``, with the
         per-format defaults filled in.
     """
     parser = argparse.ArgumentParser(
@@ -75,6 +76,16 @@ def parse_args(argv=None):
     parser.add_argument(
         '--seed', type=_non_negative_int, default=0,
         help='random seed; the same seed writes identical files')
+    parser.add_argument(
+        '--layout', choices=LAYOUTS, default=LAYOUTS[0],
+        help='where the cue is: one bar at a side edge deciding every '
+        'shape (side-bar, the benchmark) or four corner markers deciding '
+        'the angular and the round shapes (corners)')
+    parser.add_argument(
+        '--margin', type=_non_negative_int,
+        help='least distance in pixels between a shape and the cue '
+        '(default: 40%% of the width beside the bar; corners: a quarter '
+        'of the short side)')
     parser.add_argument(
         '--overwrite', action='store_true',
         help='replace data generated earlier in --out')
@@ -103,8 +114,10 @@ def main(argv=None):
             num_val=args.num_val,
             size=args.size,
             seed=args.seed,
-            overwrite=args.overwrite)
-    except (FileExistsError, RuntimeError) as err:
+            overwrite=args.overwrite,
+            layout=args.layout,
+            margin=args.margin)
+    except (FileExistsError, RuntimeError, ValueError) as err:
         sys.exit(f'make_synthetic.py: error: {err}')
     print(json.dumps(summary, indent=1))
     return summary
