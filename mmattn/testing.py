@@ -68,6 +68,28 @@ def seg_smoke_options(data_root, size=(128, 256), iters=2, batch_size=2,
     return opts
 
 
+def long_range_smoke_options(data_root, iters=1, batch_size=1):
+    """Overrides for a config of ``configs/long_range/`` (segmentation).
+
+    Those configs already read the synthetic data with a pipeline of their
+    own (no resize, crop or colour jitter), so only the data root, the
+    schedule and the loaders change.
+    """
+    data_root = str(data_root).rstrip('/') + '/'
+    opts = {
+        'train_dataloader.batch_size': batch_size,
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': iters,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': iters,
+        'log_processor.window_size': 1,
+    }
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts[f'{loader}.num_workers'] = 0
+        opts[f'{loader}.dataset.data_root'] = data_root
+    return opts
+
+
 def det_smoke_options(data_root, size=(128, 128), batch_size=2):
     """Overrides for an mmdet COCO config (mmdet's coco_detection base).
 

@@ -1,64 +1,75 @@
-"""The README's demo: SPANet on the synthetic long-range Cityscapes benchmark.
+"""The README's demo: SPANet learns the long-range rule that a local model cannot.
 
-Generates the dataset (if missing), trains SPANet (configs/spanet_r50_cityscapes.py,
-shrunk to a ResNet-18 backbone and 64x128 images so it fits a few minutes of
-CPU), evaluates it, prints the mIoU and writes painted predictions.
+Writes the long-range benchmark's synthetic Cityscapes (if missing), trains
+configs/long_range/spanet_r18-tiny_long-range-96x256.py on it, evaluates
+mIoU, cue accuracy and the swapped-cue control, prints them beside the local
+baseline's published figures (docs/long_range.md) and paints predictions.
 
-    python tools/demo.py [--iters 600] [--out work_dirs/demo]
+    python tools/demo.py [--iters 600] [--out work_dirs/demo] [--model spa]
 """
 import argparse
-import glob
+import json
 import os
 import os.path as osp
 import sys
 import time
 
+import numpy as np
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-DEFAULT_DATA = osp.join(ROOT, 'data', 'synthetic_cityscapes')
-SPANET = osp.join(ROOT, 'configs', 'spanet_r50_cityscapes.py')
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from mmattn.benchmark import long_range as lr  # noqa: E402
+from mmattn.benchmark import long_range_report as report  # noqa: E402
+
+DEFAULT_DATA = osp.join(ROOT, 'data', 'long_range_cityscapes')
+#: The published grid (docs/long_range.md), read for the baseline's figures.
+PUBLISHED = osp.join(ROOT, 'docs', 'long_range', 'results.json')
 
 
-def ensure_dataset(data_root, size, num_train=64, num_val=16):
-    """Write the synthetic Cityscapes dataset unless it is already there."""
-    from mmattn.datasets import make_cityscapes
-    if not osp.exists(osp.join(data_root, 'leftImg8bit')):
-        print(f'[demo] writing the synthetic Cityscapes dataset to {data_root}')
-        make_cityscapes(data_root, num_train=num_train, num_val=num_val,
-                        size=size, seed=0)
+def published_figures(model='fcn', path=PUBLISHED):
+    """Mean mIoU and cue accuracy of ``model`` in the published grid, or
+    None when the file or the model is missing."""
+    if not osp.exists(path):
+        return None
+    with open(path) as f:
+        runs = [r for r in json.load(f)['runs'] if r['model'] == model]
+    if not runs:
+        return None
+    return dict(
+        seeds=len(runs),
+        iters=runs[0]['iters'],
+        mIoU=float(np.mean([r['mIoU'] for r in runs])),
+        cue_accuracy=float(np.mean([r['cue_accuracy'] for r in runs])))
 
 
-def train_and_evaluate(config, data_root, work_dir, size=(64, 128),
-                       iters=600, batch_size=8, lr=0.05, seed=0,
-                       show_dir=None):
-    """Train ``config`` on the synthetic data with tools/train.py, then
-    evaluate the last checkpoint with tools/test.py; return the metrics.
+def paint_predictions(split, preds, swapped, preds_swapped, out_dir,
+                      count=6):
+    """One PNG per image (image | ground truth | prediction), the same for
+    its swapped-cue version, and an overview of ``count`` images with their
+    swapped-cue versions below them.
 
-    The schedule is the config's own (SGD, poly decay) with ``lr`` and
-    ``iters``; the model is shrunk by :func:`seg_smoke_options` (ResNet-18).
+    Returns:
+        str: Path of the overview picture.
     """
-    import test as test_tool
-    import train
-
-    from mmattn.testing import (as_cli, reset_mmengine_singletons,
-                                seg_smoke_options)
-    opts = seg_smoke_options(data_root, size=size, iters=iters,
-                             batch_size=batch_size)
-    opts.update({
-        'default_hooks.logger.interval': 50,
-        'log_processor.window_size': 50,
-        'optim_wrapper.optimizer.lr': lr,
-        'param_scheduler.0.end': iters,
-        'randomness.seed': seed,
-    })
-    reset_mmengine_singletons()
-    train.main([config, '--work-dir', work_dir] + as_cli(opts))
-    reset_mmengine_singletons()  # the test runner gets its own visualizer
-    argv = [config, osp.join(work_dir, f'iter_{iters}.pth'), '--work-dir',
-            work_dir]
-    if show_dir:
-        argv += ['--show-dir', show_dir]
-    return test_tool.main(argv + as_cli(opts))
+    from PIL import Image
+    os.makedirs(out_dir, exist_ok=True)
+    rows = []
+    for i in range(min(count, len(preds))):
+        picture = report.side_by_side(split['images'][i],
+                                      report.colourise(split['labels'][i]),
+                                      report.colourise(preds[i]))
+        Image.fromarray(picture).save(osp.join(out_dir, f'val_{i:03d}.png'))
+        flipped = report.side_by_side(
+            swapped['images'][i], report.colourise(swapped['labels'][i]),
+            report.colourise(preds_swapped[i]))
+        Image.fromarray(flipped).save(
+            osp.join(out_dir, f'val_{i:03d}_swapped_cue.png'))
+        rows.append(np.concatenate([picture, flipped]))
+    overview = osp.join(out_dir, 'overview.png')
+    Image.fromarray(report.stack(rows)).save(overview)
+    return overview
 
 
 def parse_args(argv=None):
@@ -66,27 +77,51 @@ def parse_args(argv=None):
     parser.add_argument('--data', default=DEFAULT_DATA)
     parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs', 'demo'))
     parser.add_argument('--iters', type=int, default=600)
-    parser.add_argument('--lr', type=float, default=0.05)
-    parser.add_argument('--config', default=SPANET)
-    return parser.parse_args(argv)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--model', default='spa', choices=list(lr.SEG_MODELS))
+    parser.add_argument('--num-train', type=int,
+                        help='training images (default: the recipe\'s)')
+    parser.add_argument('--num-val', type=int,
+                        help='validation images (default: the recipe\'s)')
+    args = parser.parse_args(argv)
+    if args.iters < 1:
+        parser.error(f'--iters must be >= 1, got {args.iters}')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    size = (64, 128)
-    ensure_dataset(args.data, size)
+    lr.ensure_seg_data(args.data, args.num_train, args.num_val)
+    split = lr.load_split(args.data, 'val')
+    print(f'[demo] training {osp.relpath(lr.seg_config(args.model), ROOT)} '
+          f'for {args.iters} iterations on 2 CPU threads', flush=True)
     start = time.time()
-    print(f'[demo] training {osp.basename(args.config)} for {args.iters} '
-          'iterations (ResNet-18 backbone, CPU)')
-    show_dir = osp.join(args.out, 'predictions')
-    metrics = train_and_evaluate(args.config, args.data, args.out, size,
-                                 args.iters, lr=args.lr, show_dir=show_dir)
-    pictures = glob.glob(osp.join(show_dir, '**', '*.png'), recursive=True)
-    print(f'[demo] finished in {time.time() - start:.0f} s')
-    print(f'[demo] mIoU on the synthetic val split: {metrics["mIoU"]:.2f}')
-    print(f'[demo] {len(pictures)} prediction pictures (left: ground truth, '
-          f'right: prediction) under {os.path.relpath(show_dir)}')
-    return metrics
+    rec, runner = lr.run_seg(args.model, args.seed, args.iters, args.data,
+                             osp.join(args.out, 'train'), val_points=1,
+                             split=split)
+    print(f'[demo] trained and evaluated in {time.time() - start:.0f} s '
+          f'({rec["seconds_per_iter"]:.2f} s per iteration)')
+    cfg = lr.seg_run_config(args.model, args.data, args.out, args.iters,
+                            args.seed)
+    swapped = lr.swap_cues(split)
+    preds = lr.predict(runner.model, cfg, split['images'])
+    preds_swapped = lr.predict(runner.model, cfg, swapped['images'])
+    overview = paint_predictions(split, preds, swapped, preds_swapped,
+                                 osp.join(args.out, 'predictions'))
+    print(f'[demo] {args.model}: mIoU {rec["mIoU"]:.2f}, cue accuracy '
+          f'{rec["cue_accuracy"]:.1f} % (chance {100 / lr.NUM_CUES:.1f} %), '
+          f'swapped-cue accuracy {rec["swapped_cue_accuracy"]:.1f} % '
+          f'on {len(preds)} validation images')
+    base = published_figures('fcn')
+    if base is not None:
+        print(f'[demo] local baseline fcn (published, {base["seeds"]} seeds '
+              f'x {base["iters"]} iterations): mIoU {base["mIoU"]:.2f}, cue '
+              f'accuracy {base["cue_accuracy"]:.1f} %')
+    print(f'[demo] pictures (image | ground truth | prediction; every second '
+          f'row with the cue bar repainted): {osp.relpath(overview)}')
+    with open(osp.join(args.out, 'demo.json'), 'w') as f:
+        json.dump({k: v for k, v in rec.items() if k != 'loss'}, f, indent=1)
+    return rec
 
 
 if __name__ == '__main__':

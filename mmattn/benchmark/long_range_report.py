@@ -1,0 +1,220 @@
+"""Tables and plots of long-range benchmark records.
+
+A record is one run (one model, one seed) as written by
+:func:`mmattn.benchmark.long_range.run_seg` or its detection counterpart;
+this module groups records by model and reports mean and standard deviation
+over seeds. Plotting needs matplotlib (Agg backend, no display).
+"""
+import math
+
+import numpy as np
+
+#: Columns of the segmentation table: (record key, header, format).
+SEG_COLUMNS = (
+    ('mIoU', 'mIoU', '.1f'),
+    ('cue_accuracy', 'cue acc. %', '.1f'),
+    ('swapped_cue_accuracy', 'swapped-cue acc. %', '.1f'),
+    ('seconds_per_iter', 's / iter', '.3f'),
+    ('peak_memory_mb', 'peak MB (train step)', '.0f'),
+    ('params', 'params (k)', '.1f'),
+    ('flops', 'GFLOPs (fwd, 1 image)', '.2f'),
+)
+
+#: Columns of the detection table.
+DET_COLUMNS = (
+    ('bbox_mAP', 'bbox mAP', '.1f'),
+    ('bbox_mAP_50', 'bbox mAP@50', '.1f'),
+    ('seconds_per_iter', 's / iter', '.3f'),
+    ('peak_memory_mb', 'peak MB (train step)', '.0f'),
+    ('params', 'params (k)', '.1f'),
+    ('flops', 'GFLOPs (fwd, 1 image)', '.2f'),
+)
+
+_SCALE = {'params': 1e-3, 'flops': 1e-9}
+
+
+def group_by_model(records):
+    """``{model: [records]}`` in the order models first appear."""
+    groups = {}
+    for rec in records:
+        groups.setdefault(rec['model'], []).append(rec)
+    return groups
+
+
+def mean_std(values):
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = np.asarray([v for v in values if v is not None], dtype=float)
+    if values.size == 0:
+        return math.nan, math.nan
+    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    return float(values.mean()), std
+
+
+def summarise(records, columns):
+    """One row per model: ``{'model', 'kind', 'seeds', key: (mean, std)}``."""
+    rows = []
+    for model, recs in group_by_model(records).items():
+        row = dict(model=model, kind=recs[0].get('kind', ''),
+                   seeds=sorted(r['seed'] for r in recs))
+        for key, _, _ in columns:
+            scale = _SCALE.get(key, 1.0)
+            row[key] = mean_std(
+                [r[key] * scale if r.get(key) is not None else None
+                 for r in recs])
+        rows.append(row)
+    return rows
+
+
+def _cell(mean, std, spec, with_std):
+    if math.isnan(mean):
+        return 'n/a'
+    text = format(mean, spec)
+    return f'{text} ± {format(std, spec)}' if with_std else text
+
+
+def format_markdown(records, columns=SEG_COLUMNS, anchor='fcn'):
+    """Markdown table, mean ± std over seeds, and the gap to ``anchor``.
+
+    The first metric column's difference to the anchor model (the local
+    baseline, measured in the same grid) is added as a column.
+    """
+    rows = summarise(records, columns)
+    first = columns[0][0]
+    base = next((r[first][0] for r in rows if r['model'] == anchor), None)
+    head = ['model', 'kind', 'seeds'] + [h for _, h, _ in columns]
+    if base is not None:
+        head.insert(4, f'Δ {columns[0][1]} vs {anchor}')
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '|' + '|'.join(['---'] * 3 + ['---:'] * (len(head) - 3)) + '|']
+    for row in rows:
+        cells = [row['model'], row['kind'], str(len(row['seeds']))]
+        for i, (key, _, spec) in enumerate(columns):
+            mean, std = row[key]
+            # Costs hardly vary between seeds: their std is noise, not news.
+            cells.append(_cell(mean, std, spec, with_std=i < 3
+                               and key not in ('seconds_per_iter',)))
+            if i == 0 and base is not None:
+                cells.append(format(mean - base, '+.1f'))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def _scatter(ax, rows, x_key, y_key, x_label, y_label, chance=None):
+    colours = {'local': 'tab:red', 'head': 'tab:blue', 'plugin': 'tab:green'}
+    for row in rows:
+        (x, _), (y, ystd) = row[x_key], row[y_key]
+        ax.errorbar(x, y, yerr=ystd, fmt='o',
+                    color=colours.get(row['kind'], 'tab:grey'), capsize=3)
+        ax.annotate(row['model'], (x, y), textcoords='offset points',
+                    xytext=(4, 4), fontsize=8)
+    if chance is not None:
+        ax.axhline(chance, color='grey', linestyle='--', linewidth=1)
+        ax.text(ax.get_xlim()[0], chance, ' chance', va='bottom',
+                fontsize=8, color='grey')
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.grid(alpha=0.3)
+
+
+def plot_seg(records, out_prefix, chance=100.0 / 8):
+    """Write ``<prefix>_cost.png`` (accuracy against memory and time) and
+    ``<prefix>_curves.png`` (cue accuracy and mIoU against iterations).
+
+    Returns:
+        list[str]: The files written.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = summarise(records, SEG_COLUMNS)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    _scatter(axes[0], rows, 'peak_memory_mb', 'cue_accuracy',
+             'peak memory of a training step (MB)', 'cue accuracy (%)',
+             chance)
+    _scatter(axes[1], rows, 'seconds_per_iter', 'cue_accuracy',
+             'seconds per training iteration (2 CPU cores)',
+             'cue accuracy (%)', chance)
+    fig.suptitle('Long-range benchmark: accuracy on the far cue against '
+                 'cost (red: local, blue: heads, green: plugins)')
+    fig.tight_layout()
+    cost_png = f'{out_prefix}_cost.png'
+    fig.savefig(cost_png, dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for model, recs in group_by_model(records).items():
+        iters = [p['iter'] for p in recs[0]['curve']]
+        for ax, key in zip(axes, ('cue_accuracy', 'mIoU')):
+            vals = np.array([[p[key] for p in r['curve']] for r in recs
+                             if len(r['curve']) == len(iters)])
+            ax.plot(iters, vals.mean(0), marker='o', markersize=3,
+                    label=model)
+    for ax, label in zip(axes, ('cue accuracy (%)', 'mIoU')):
+        ax.set_xlabel('iteration')
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].axhline(chance, color='grey', linestyle='--', linewidth=1)
+    axes[1].legend(fontsize=7, ncol=2)
+    fig.suptitle('Learning curves on the validation split (mean over seeds)')
+    fig.tight_layout()
+    curves_png = f'{out_prefix}_curves.png'
+    fig.savefig(curves_png, dpi=110)
+    plt.close(fig)
+    return [cost_png, curves_png]
+
+
+def colourise(label, palette=None):
+    """RGB picture of a label map (Cityscapes palette; 255 in white)."""
+    if palette is None:
+        from mmseg.datasets import CityscapesDataset
+        palette = CityscapesDataset.METAINFO['palette']
+    lut = np.full((256, 3), 255, dtype=np.uint8)
+    lut[:len(palette)] = np.asarray(palette, dtype=np.uint8)
+    return lut[label]
+
+
+def side_by_side(*pictures, gap=4):
+    """Concatenate equally tall RGB pictures left to right, white gaps."""
+    white = np.full((pictures[0].shape[0], gap, 3), 255, dtype=np.uint8)
+    parts = []
+    for picture in pictures:
+        parts += [picture, white]
+    return np.concatenate(parts[:-1], axis=1)
+
+
+def stack(rows, gap=6):
+    """Stack equally wide RGB pictures top to bottom, white gaps."""
+    white = np.full((gap, rows[0].shape[1], 3), 255, dtype=np.uint8)
+    parts = []
+    for row in rows:
+        parts += [row, white]
+    return np.concatenate(parts[:-1], axis=0)
+
+
+def paint_samples(split, path, count=4):
+    """``image | training label`` for the first ``count`` images of a split
+    from :func:`mmattn.benchmark.long_range.load_split`; returns ``path``."""
+    from PIL import Image
+    rows = [side_by_side(img, colourise(lab)) for img, lab in
+            zip(split['images'][:count], split['labels'][:count])]
+    Image.fromarray(stack(rows)).save(path)
+    return path
+
+
+def plot_det(records, out_prefix):
+    """Write ``<prefix>_cost.png``: bbox mAP against memory and time."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = summarise(records, DET_COLUMNS)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    _scatter(axes[0], rows, 'peak_memory_mb', 'bbox_mAP',
+             'peak memory of a training step (MB)', 'bbox mAP')
+    _scatter(axes[1], rows, 'seconds_per_iter', 'bbox_mAP',
+             'seconds per training iteration (2 CPU cores)', 'bbox mAP')
+    fig.suptitle('Long-range benchmark, detection: bbox mAP against cost')
+    fig.tight_layout()
+    path = f'{out_prefix}_cost.png'
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]

@@ -1,0 +1,201 @@
+"""The long-range benchmark's properties, small: the local baseline cannot
+see the cue (receptive field), a global head learns the rule and the local
+head does not, the swapped-cue control flips a solver's predictions, and the
+tool writes its JSON, table and plots (and resumes a grid)."""
+import json
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from mmattn.benchmark import long_range as lr
+from mmattn.benchmark import long_range_report as report
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(REPO, 'tools'))
+
+# A short run: fewer images than the recipe, same scenes, sizes and margin.
+NUM_TRAIN, NUM_VAL = 400, 40
+
+
+def _build(name):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmattn.registry import MODELS
+    cfg = Config.fromfile(lr.seg_config(name))
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    return MODELS.build(cfg.model)
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('long_range'))
+    lr.ensure_seg_data(root, NUM_TRAIN, NUM_VAL)
+    return root
+
+
+def test_local_receptive_field_is_narrower_than_the_margin():
+    h, w = lr.SEG_DATA['size']
+    margin = lr.SEG_DATA['margin']
+    fcn = _build('fcn')
+    radii = [lr.receptive_field(fcn, (h, w), (y, x))['radius']
+             for y, x in ((h // 2, w // 2), (10, 120), (h - 5, w - 5))]
+    assert 0 < max(radii) < margin
+    # Every model shares the backbone, so every plugin-free head must add
+    # global reach: the same probe sees the whole image through them.
+    for name in ('spa', 'gc'):
+        box = lr.receptive_field(_build(name), (h, w))['box']
+        assert box == [0, 0, w, h]
+
+
+def test_shape_pixels_never_see_the_bar(data_root):
+    # Directly: the local model's output on every shape pixel of a real
+    # image has zero gradient with respect to every bar pixel.
+    split = lr.load_split(data_root, 'val', limit=2)
+    fcn = _build('fcn').eval()
+    for rec, img, lab in zip(split['records'], split['images'],
+                             split['labels']):
+        x = torch.from_numpy(img.transpose(2, 0, 1)[None].copy()).float()
+        x.requires_grad_(True)
+        logits = torch.nn.functional.interpolate(
+            fcn._forward(x), size=lab.shape, mode='bilinear')
+        shapes = torch.from_numpy((lab != 0) & (lab != 255))
+        (logits * shapes).sum().backward()
+        (x0, y0, x1, y1), = rec['markers'].values()
+        assert x.grad[..., y0:y1, x0:x1].abs().max() == 0
+        assert x.grad.abs().sum() > 0  # the probe itself works
+
+
+@pytest.fixture(scope='module')
+def short_runs(data_root, tmp_path_factory):
+    """The local baseline and a global head, same short schedule."""
+    split = lr.load_split(data_root, 'val')
+    out = tmp_path_factory.mktemp('runs')
+    return {name: lr.run_seg(name, 0, 200, data_root, str(out / name),
+                             val_points=1, split=split)[0]
+            for name in ('fcn', 'gc')}
+
+
+def test_global_head_learns_the_rule_local_head_does_not(short_runs):
+    chance = 100.0 / lr.NUM_CUES
+    local, global_ = short_runs['fcn'], short_runs['gc']
+    assert abs(local['cue_accuracy'] - chance) < 10
+    assert global_['cue_accuracy'] > 80
+    assert global_['mIoU'] > local['mIoU'] + 30
+
+
+def test_swapped_cue_flips_the_prediction_of_a_solver(short_runs):
+    # The solver follows the new colour; nothing else in the image (shape,
+    # position, statistics) told it the class.
+    solver, local = short_runs['gc'], short_runs['fcn']
+    assert solver['swapped_cue_accuracy'] > 80
+    assert solver['followed_old_cue'] < 10
+    # The local model cannot follow: it stays near chance either way.
+    assert local['swapped_cue_accuracy'] < 100.0 / lr.NUM_CUES + 10
+
+
+def test_swap_control_relabels_only_shapes(data_root):
+    split = lr.load_split(data_root, 'val', limit=5)
+    swapped = lr.swap_cues(split)
+    classes = split['meta']['cue_classes']
+    for i, rec in enumerate(split['records']):
+        old = rec['cues']['angular']
+        new = lr.swapped_cue(i, old)
+        assert new != old
+        lab, lab2 = split['labels'][i], swapped['labels'][i]
+        changed = lab != lab2
+        assert (lab[changed] == classes[old]).all()
+        assert (lab2[changed] == classes[new]).all()
+        assert changed.sum() == (lab == classes[old]).sum()
+
+
+def test_cue_accuracy_counts_shape_pixels_only():
+    lab = np.array([[0, 11, 11], [255, 13, 0]])
+    pred = np.array([[5, 11, 2], [11, 13, 0]])
+    assert lr.cue_accuracy([pred], [lab]) == pytest.approx(200 / 3)
+
+
+def test_report_mean_std_and_gap():
+    recs = [dict(model='fcn', kind='local', seed=s, mIoU=m, cue_accuracy=c,
+                 swapped_cue_accuracy=c, seconds_per_iter=0.1,
+                 peak_memory_mb=10, params=1000, flops=2e9)
+            for s, m, c in ((0, 10, 12), (1, 14, 14))]
+    recs.append(dict(recs[0], model='gc', kind='head', mIoU=90))
+    table = report.format_markdown(recs)
+    assert '| fcn | local | 2 | 12.0 ± 2.8 | +0.0 |' in table
+    assert '| gc | head | 1 | 90.0 ± 0.0 | +78.0 |' in table
+
+
+def test_tool_writes_json_table_plots_and_resumes(tmp_path, capsys):
+    import long_range_benchmark as tool
+    args = ['--models', 'fcn', 'spa', 'se', '--seeds', '0', '--iters', '3',
+            '--num-train', '8', '--num-val', '4', '--data',
+            str(tmp_path / 'data'), '--out', str(tmp_path / 'out')]
+    tool.main(args)
+    out = capsys.readouterr().out
+    assert out.count('[long-range] run ') == 3
+    with open(tmp_path / 'out' / 'results.json') as f:
+        result = json.load(f)
+    assert [r['model'] for r in result['runs']] == ['fcn', 'spa', 'se']
+    for rec in result['runs']:
+        for key in ('mIoU', 'cue_accuracy', 'swapped_cue_accuracy',
+                    'seconds_per_iter', 'peak_memory_mb', 'params', 'flops'):
+            assert rec[key] > 0 or key.endswith(('accuracy', 'mIoU'))
+        assert len(rec['curve']) == 3 and rec['seed'] == 0  # val_points
+    assert result['runs'][1]['flops'] != result['runs'][0]['flops']
+    assert result['meta']['data']['margin'] == lr.SEG_DATA['margin']
+    table = (tmp_path / 'out' / 'results.md').read_text()
+    assert table.count('\n') == 5  # header, rule, three models
+    for png in ('long_range_cost.png', 'long_range_curves.png',
+                'samples.png'):
+        assert (tmp_path / 'out' / png).stat().st_size > 10000
+    tool.main(args + ['--retime', '2'])  # every run done: only retimed
+    out = capsys.readouterr().out
+    assert out.count('skipped') == 3 and out.count('measured alone') == 3
+    with open(tmp_path / 'out' / 'results.json') as f:
+        result = json.load(f)
+    assert result['meta']['retimed']['iterations'] == 2
+    assert all(r['seconds_per_iter_grid'] > 0 and r['seconds_per_iter'] > 0
+               for r in result['runs'])
+
+
+def test_tool_detection_grid(tmp_path, capsys):
+    import long_range_benchmark as tool
+    tool.main(['--task', 'det', '--models', 'faster-rcnn', 'gc-neck',
+               '--seeds', '0', '--iters', '2', '--num-train', '8',
+               '--num-val', '4', '--data', str(tmp_path / 'data'), '--out',
+               str(tmp_path / 'out')])
+    with open(tmp_path / 'out' / 'results.json') as f:
+        runs = json.load(f)['runs']
+    assert [r['model'] for r in runs] == ['faster-rcnn', 'gc-neck']
+    assert all(r['bbox_mAP'] >= 0 and r['params'] > 0 for r in runs)
+    assert runs[1]['params'] > runs[0]['params']
+    assert (tmp_path / 'out' / 'long_range_det_cost.png').exists()
+
+
+def test_tool_refuses_unknown_models(capsys):
+    import long_range_benchmark as tool
+    with pytest.raises(SystemExit):
+        tool.main(['--models', 'fcn', 'transformer'])
+    assert 'unknown for --task seg: transformer' in capsys.readouterr().err
+
+
+def test_demo_prints_metrics_and_paints(tmp_path, capsys):
+    import demo
+    rec = demo.main(['--iters', '2', '--num-train', '8', '--num-val', '4',
+                     '--data', str(tmp_path / 'data'), '--out',
+                     str(tmp_path / 'demo')])
+    out = capsys.readouterr().out
+    assert f'mIoU {rec["mIoU"]:.2f}, cue accuracy' in out
+    assert 'swapped-cue accuracy' in out
+    pictures = tmp_path / 'demo' / 'predictions'
+    assert len(list(pictures.glob('val_*_swapped_cue.png'))) == 4
+    from PIL import Image
+    overview = Image.open(pictures / 'overview.png')
+    # 4 images and their swapped versions, each image | truth | prediction
+    assert overview.size[0] == 3 * 256 + 2 * 4
+    assert overview.size[1] == 8 * 96 + 3 * 6  # white rows between images
