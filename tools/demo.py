@@ -66,9 +66,9 @@ def paint_predictions(split, preds, swapped, preds_swapped, out_dir,
             report.colourise(preds_swapped[i]))
         Image.fromarray(flipped).save(
             osp.join(out_dir, f'val_{i:03d}_swapped_cue.png'))
-        rows.append(np.concatenate([picture, flipped]))
+        rows.append(report.stack([picture, flipped], gap=3))
     overview = osp.join(out_dir, 'overview.png')
-    Image.fromarray(report.stack(rows)).save(overview)
+    Image.fromarray(report.stack(rows, gap=12)).save(overview)
     return overview
 
 

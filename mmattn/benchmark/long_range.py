@@ -245,15 +245,11 @@ def evaluate_cues(model, cfg, split):
 
 
 # ---------------------------------------------------------------- training
-def seg_run_config(name, data_root, work_dir, iters, seed,
-                   val_points=3, batch_size=None):
-    """The config of one benchmark run of model ``name``.
-
-    ``iters`` sets the schedule (warm-up of at most 50 iterations, poly
-    decay to the end); validation runs ``val_points`` times.
-    """
-    from mmengine.config import Config
-    cfg = Config.fromfile(seg_config(name))
+def _run_options(cfg, data_root, work_dir, iters, seed, val_interval,
+                 batch_size):
+    """Point ``cfg`` at the data and set the run's schedule and seed: a
+    warm-up of at most 50 iterations, poly decay to ``iters``, one
+    checkpoint at the end, a log line every tenth of the run."""
     cfg.work_dir = work_dir
     root = data_root.rstrip('/') + '/'
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -265,13 +261,24 @@ def seg_run_config(name, data_root, work_dir, iters, seed,
     cfg.param_scheduler[1].begin = warmup
     cfg.param_scheduler[1].end = iters
     cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = max(1, iters // max(1, val_points))
+    cfg.train_cfg.val_interval = val_interval
     cfg.default_hooks.checkpoint.interval = iters
     cfg.default_hooks.logger.interval = max(1, min(50, iters // 10))
     cfg.log_processor.window_size = cfg.default_hooks.logger.interval
+    cfg.randomness = dict(seed=seed)
+    return cfg
+
+
+def seg_run_config(name, data_root, work_dir, iters, seed,
+                   val_points=3, batch_size=None):
+    """The config of one benchmark run of model ``name``; validation runs
+    ``val_points`` times, evenly spread."""
+    from mmengine.config import Config
+    cfg = _run_options(Config.fromfile(seg_config(name)), data_root,
+                       work_dir, iters, seed,
+                       max(1, iters // max(1, val_points)), batch_size)
     cfg.default_hooks.visualization = dict(type='SegVisualizationHook',
                                            draw=False)
-    cfg.randomness = dict(seed=seed)
     return cfg
 
 
@@ -394,25 +401,12 @@ def det_run_config(name, data_root, work_dir, iters, seed, batch_size=None):
     if name not in DET_MODELS:
         raise ValueError(f'unknown detection model {name!r}; choose from '
                          f'{", ".join(DET_MODELS)}')
-    cfg = Config.fromfile(osp.join(DET_CONFIG_DIR, DET_MODELS[name]))
-    cfg.work_dir = work_dir
-    root = data_root.rstrip('/') + '/'
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
+    cfg = _run_options(
+        Config.fromfile(osp.join(DET_CONFIG_DIR, DET_MODELS[name])),
+        data_root, work_dir, iters, seed, iters, batch_size)
+    ann_file = osp.join(data_root, 'annotations', 'instances_val2017.json')
     for evaluator in ('val_evaluator', 'test_evaluator'):
-        cfg[evaluator].ann_file = root + 'annotations/instances_val2017.json'
-    if batch_size is not None:
-        cfg.train_dataloader.batch_size = batch_size
-    warmup = max(1, min(50, iters // 10))
-    cfg.param_scheduler[0].end = warmup
-    cfg.param_scheduler[1].begin = warmup
-    cfg.param_scheduler[1].end = iters
-    cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters
-    cfg.default_hooks.checkpoint.interval = iters
-    cfg.default_hooks.logger.interval = max(1, min(50, iters // 10))
-    cfg.log_processor.window_size = cfg.default_hooks.logger.interval
-    cfg.randomness = dict(seed=seed)
+        cfg[evaluator].ann_file = ann_file
     return cfg
 
 

@@ -72,17 +72,18 @@ def test_shape_pixels_never_see_the_bar(data_root):
 
 @pytest.fixture(scope='module')
 def short_runs(data_root, tmp_path_factory):
-    """The local baseline and a global head, same short schedule."""
+    """The local baseline and a global head (DANet's), the recipe's
+    schedule on a fifth of its images."""
     split = lr.load_split(data_root, 'val')
     out = tmp_path_factory.mktemp('runs')
-    return {name: lr.run_seg(name, 0, 200, data_root, str(out / name),
+    return {name: lr.run_seg(name, 0, 300, data_root, str(out / name),
                              val_points=1, split=split)[0]
-            for name in ('fcn', 'gc')}
+            for name in ('fcn', 'da')}
 
 
 def test_global_head_learns_the_rule_local_head_does_not(short_runs):
     chance = 100.0 / lr.NUM_CUES
-    local, global_ = short_runs['fcn'], short_runs['gc']
+    local, global_ = short_runs['fcn'], short_runs['da']
     assert abs(local['cue_accuracy'] - chance) < 10
     assert global_['cue_accuracy'] > 80
     assert global_['mIoU'] > local['mIoU'] + 30
@@ -91,7 +92,7 @@ def test_global_head_learns_the_rule_local_head_does_not(short_runs):
 def test_swapped_cue_flips_the_prediction_of_a_solver(short_runs):
     # The solver follows the new colour; nothing else in the image (shape,
     # position, statistics) told it the class.
-    solver, local = short_runs['gc'], short_runs['fcn']
+    solver, local = short_runs['da'], short_runs['fcn']
     assert solver['swapped_cue_accuracy'] > 80
     assert solver['followed_old_cue'] < 10
     # The local model cannot follow: it stays near chance either way.
@@ -198,4 +199,5 @@ def test_demo_prints_metrics_and_paints(tmp_path, capsys):
     overview = Image.open(pictures / 'overview.png')
     # 4 images and their swapped versions, each image | truth | prediction
     assert overview.size[0] == 3 * 256 + 2 * 4
-    assert overview.size[1] == 8 * 96 + 3 * 6  # white rows between images
+    # each image above its swapped version (3 px apart), 12 px between images
+    assert overview.size[1] == 8 * 96 + 4 * 3 + 3 * 12
