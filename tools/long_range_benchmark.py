@@ -103,8 +103,11 @@ def _load_previous(path, iters):
 def write_report(out, records, task, meta):
     """results.json, results.md and the plots; returns the table text."""
     lr.save_records(osp.join(out, 'results.json'), records, meta)
-    columns = report.SEG_COLUMNS if task == 'seg' else report.DET_COLUMNS
-    table = report.format_markdown(records, columns)
+    if task == 'seg':
+        table = report.format_markdown(records, report.SEG_COLUMNS, 'fcn')
+    else:
+        table = report.format_markdown(records, report.DET_COLUMNS,
+                                       'faster-rcnn')
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(table)
     if task == 'seg':

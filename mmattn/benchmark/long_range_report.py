@@ -100,7 +100,8 @@ def format_markdown(records, columns=SEG_COLUMNS, anchor='fcn'):
 
 
 def _scatter(ax, rows, x_key, y_key, x_label, y_label, chance=None):
-    colours = {'local': 'tab:red', 'head': 'tab:blue', 'plugin': 'tab:green'}
+    colours = {'local': 'tab:red', 'head': 'tab:blue', 'neck': 'tab:blue',
+               'plugin': 'tab:green'}
     for row in rows:
         (x, _), (y, ystd) = row[x_key], row[y_key]
         ax.errorbar(x, y, yerr=ystd, fmt='o',
@@ -212,7 +213,8 @@ def plot_det(records, out_prefix):
              'peak memory of a training step (MB)', 'bbox mAP')
     _scatter(axes[1], rows, 'seconds_per_iter', 'bbox_mAP',
              'seconds per training iteration (2 CPU cores)', 'bbox mAP')
-    fig.suptitle('Long-range benchmark, detection: bbox mAP against cost')
+    fig.suptitle('Long-range benchmark, detection: bbox mAP against cost '
+                 '(red: plain, blue: necks, green: plugins)')
     fig.tight_layout()
     path = f'{out_prefix}_cost.png'
     fig.savefig(path, dpi=110)
