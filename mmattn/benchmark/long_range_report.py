@@ -143,20 +143,28 @@ def plot_seg(records, out_prefix, chance=100.0 / 8):
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for model, recs in group_by_model(records).items():
+    # More models than the default cycle has colours: 20 distinct ones,
+    # dashed for plugins, the local baseline in black.
+    palette = plt.get_cmap('tab20').colors
+    for i, (model, recs) in enumerate(group_by_model(records).items()):
+        kind = recs[0].get('kind')
+        style = dict(color='black' if kind == 'local' else
+                     palette[i % len(palette)],
+                     linestyle='--' if kind == 'plugin' else '-')
         iters = [p['iter'] for p in recs[0]['curve']]
         for ax, key in zip(axes, ('cue_accuracy', 'mIoU')):
             vals = np.array([[p[key] for p in r['curve']] for r in recs
                              if len(r['curve']) == len(iters)])
             ax.plot(iters, vals.mean(0), marker='o', markersize=3,
-                    label=model)
+                    label=model, **style)
     for ax, label in zip(axes, ('cue accuracy (%)', 'mIoU')):
         ax.set_xlabel('iteration')
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0].axhline(chance, color='grey', linestyle='--', linewidth=1)
     axes[1].legend(fontsize=7, ncol=2)
-    fig.suptitle('Learning curves on the validation split (mean over seeds)')
+    fig.suptitle('Learning curves on the validation split (mean over seeds; '
+                 'dashed: plugins, black: local baseline)')
     fig.tight_layout()
     curves_png = f'{out_prefix}_curves.png'
     fig.savefig(curves_png, dpi=110)
