@@ -103,7 +103,7 @@ def main(argv=None):
           f'({rec["seconds_per_iter"]:.2f} s per iteration)')
     cfg = lr.seg_run_config(args.model, args.data, args.out, args.iters,
                             args.seed)
-    swapped = lr.swap_cues(split)
+    swapped = lr.swapped_split(split)
     preds = lr.predict(runner.model, cfg, split['images'])
     preds_swapped = lr.predict(runner.model, cfg, swapped['images'])
     overview = paint_predictions(split, preds, swapped, preds_swapped,

@@ -186,6 +186,14 @@ def swap_cues(split):
     return dict(split, images=images, labels=labels)
 
 
+def swapped_split(split):
+    """:func:`swap_cues` of ``split``, built once and kept in it: every
+    validation point of a run (and the demo) reuses the same control."""
+    if 'swapped' not in split:
+        split['swapped'] = swap_cues(split)
+    return split['swapped']
+
+
 # --------------------------------------------------------------- inference
 def predict(model, cfg, images, batch_size=32):
     """Label maps of RGB ``images`` through ``mmseg.apis.inference_model``.
@@ -234,7 +242,7 @@ def evaluate_cues(model, cfg, split):
     images still predicted as the class of the original colour (a model
     that ignores the bar and memorised something else keeps it).
     """
-    swapped = swap_cues(split)
+    swapped = swapped_split(split)
     preds = predict(model, cfg, split['images'])
     preds_swapped = predict(model, cfg, swapped['images'])
     followed_old = cue_accuracy(preds_swapped, split['labels'])
