@@ -36,7 +36,7 @@ if ROOT not in sys.path:
 from mmattn.benchmark import long_range as lr  # noqa: E402
 from mmattn.benchmark import long_range_report as report  # noqa: E402
 
-DEFAULT_ITERS = dict(seg=300, det=600)
+DEFAULT_ITERS = dict(seg=300, det=300)
 
 
 def parse_args(argv=None):
@@ -51,7 +51,7 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument(
         '--iters', type=int,
-        help='training iterations per run (default: seg 300, det 600)')
+        help='training iterations per run (default: 300, the recipes' schedule)')
     parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs',
                                                   'long_range'))
     parser.add_argument(
