@@ -8,7 +8,10 @@ the process group itself with gloo (the runner then skips ``init_dist``) and
 points ``model_wrapper_cfg`` at :class:`CPUDistributedDataParallel`. With CUDA
 available it changes nothing.
 """
+import datetime
+import ipaddress
 import os
+import socket
 import subprocess
 
 import torch
@@ -46,12 +49,52 @@ def _slurm_env(port=None):
             f'scontrol show hostname {node_list} | head -n1')
 
 
+def _is_loopback(host):
+    if host in ('localhost', 'localhost.localdomain'):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def pin_gloo_to_loopback():
+    """Make gloo use the loopback interface when the whole world is local.
+
+    gloo picks its network interface by resolving the host name. Where that
+    name resolves to an address other processes cannot reach (containers,
+    sandboxes, mDNS names), the processes of a one-machine run wait for each
+    other until the process-group timeout (30 min by default). When the
+    rendezvous address is a loopback address, or every rank runs on this
+    machine (``LOCAL_WORLD_SIZE == WORLD_SIZE``, set by torchrun), loopback
+    carries everything, so it is chosen explicitly. A ``GLOO_SOCKET_IFNAME``
+    the user set is left alone.
+
+    Returns:
+        str | None: the interface set, or None when nothing was changed.
+    """
+    if os.environ.get('GLOO_SOCKET_IFNAME'):
+        return None
+    world = os.environ.get('WORLD_SIZE')
+    local = (_is_loopback(os.environ.get('MASTER_ADDR', ''))
+             or (world is not None
+                 and os.environ.get('LOCAL_WORLD_SIZE') == world))
+    if not local:
+        return None
+    names = {name for _, name in socket.if_nameindex()}
+    loopback = next((n for n in ('lo', 'lo0') if n in names), None)
+    if loopback is not None:
+        os.environ['GLOO_SOCKET_IFNAME'] = loopback
+    return loopback
+
+
 def setup_cpu_distributed(cfg, launcher):
     """Prepare ``cfg`` and the process group for CPU-only distributed runs.
 
     Args:
         cfg (mmengine.Config): the run's config; ``env_cfg.dist_cfg`` and
-            ``model_wrapper_cfg`` are adjusted in place.
+            ``model_wrapper_cfg`` are adjusted in place. ``dist_cfg.timeout``
+            (seconds) bounds every collective, as in mmengine.
         launcher (str): ``'none'``, ``'pytorch'`` or ``'slurm'``.
 
     Returns:
@@ -71,7 +114,12 @@ def setup_cpu_distributed(cfg, launcher):
     if launcher == 'slurm':
         _slurm_env(dist_cfg.get('port'))
     if not dist.is_initialized():
-        dist.init_process_group(backend=backend)
+        pin_gloo_to_loopback()
+        kwargs = {}
+        if dist_cfg.get('timeout') is not None:  # seconds, as mmengine
+            kwargs['timeout'] = datetime.timedelta(
+                seconds=float(dist_cfg['timeout']))
+        dist.init_process_group(backend=backend, **kwargs)
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
