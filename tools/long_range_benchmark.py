@@ -51,7 +51,8 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument(
         '--iters', type=int,
-        help='training iterations per run (default: 300, the recipes' schedule)')
+        help='training iterations per run (default: 300, the schedule of the '
+        'recipes)')
     parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs',
                                                   'long_range'))
     parser.add_argument(
