@@ -86,6 +86,92 @@ def assert_matches_reference(make, reference, shape, rtol, atol,
                                atol=atol)
 
 
+def assert_same_forward_backward(ref, ours, *args, seed=0):
+    """``ours(*args)`` equals ``ref(*args)`` (1e-4), and so do the gradients
+    of every input tensor and parameter under one random upstream gradient
+    (1e-4 of the largest: BN in training mode and softmaxes amplify rounding
+    in gradients that are analytically zero). An argument may be a tensor or
+    a list of tensors (a head's inputs). The RNG is re-seeded with ``seed``
+    before each forward, so both draw the same dropout."""
+    import torch
+
+    def leaves(arg):
+        if isinstance(arg, (list, tuple)):
+            return [t.clone().requires_grad_() for t in arg]
+        return arg.clone().requires_grad_()
+
+    def flat(arguments):
+        return [t for a in arguments
+                for t in (a if isinstance(a, list) else [a])]
+
+    ref_args = [leaves(a) for a in args]
+    ours_args = [leaves(a) for a in args]
+    torch.manual_seed(seed)
+    out_ref = ref(*ref_args)
+    torch.manual_seed(seed)
+    out_ours = ours(*ours_args)
+    torch.testing.assert_close(out_ours, out_ref, rtol=1e-4, atol=1e-4)
+    grad = torch.randn_like(out_ref)
+    ref.zero_grad()
+    ours.zero_grad()
+    (out_ref * grad).sum().backward()
+    (out_ours * grad).sum().backward()
+    # named_parameters() lists a shared module once, under its first name
+    ref_params = dict(ref.named_parameters())
+    scale = float(max(p.grad.abs().max() for p in ref_params.values()))
+    for name, p in ours.named_parameters():
+        torch.testing.assert_close(p.grad, ref_params[name].grad, rtol=1e-4,
+                                   atol=1e-4 * scale, msg=name)
+    for t_ref, t_ours in zip(flat(ref_args), flat(ours_args)):
+        if t_ref.grad is None:  # an input the model does not read
+            assert t_ours.grad is None
+            continue
+        torch.testing.assert_close(
+            t_ours.grad, t_ref.grad, rtol=1e-4,
+            atol=1e-4 * float(t_ref.grad.abs().max()))
+
+
+def graph_node_names(tensor):
+    """Class names of every autograd node behind ``tensor``."""
+    seen, stack, names = set(), [tensor.grad_fn], []
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        stack.extend(fn for fn, _ in node.next_functions)
+    return names
+
+
+def set_gamma(block, value=0.7):
+    """Fill a DANet-style block's learnt residual scale (zero at init, which
+    would hide the attention) with ``value``; returns the block."""
+    import torch
+    with torch.no_grad():
+        block.gamma.scale.fill_(value)
+    return block
+
+
+def forward_and_grads(module, x, upstream):
+    """``module(x)`` and the gradients of ``(out * upstream).sum()`` with
+    respect to ``x`` and then each parameter, in order."""
+    import torch
+    x = x.clone().requires_grad_()
+    out = module(x)
+    grads = torch.autograd.grad(out, [x, *module.parameters()], upstream)
+    return out.detach(), grads
+
+
+@pytest.fixture
+def several_chunks(monkeypatch):
+    """Make mmattn.ops.attention's chunked path split even tiny maps into
+    blocks of a few query rows, so the chunk boundaries are exercised."""
+    import mmattn.ops.attention as attention_op
+    monkeypatch.setattr(attention_op, '_CHUNK_BYTES', 256)
+    monkeypatch.setattr(attention_op, '_MIN_CHUNK_ROWS', 1)
+
+
 def assert_deterministic(blocks, channels=16, shape=(2, 9, 7)):
     """Under ``torch.use_deterministic_algorithms(True)``, two training-mode
     forward+backward passes of each block give bit-identical outputs and

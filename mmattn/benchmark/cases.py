@@ -378,29 +378,21 @@ def salient_select_case(size: Size, batch: int) -> List[Entry]:
 # --------------------------------------------------------------------------
 # backbone plugins: what each adds to a ResNet-50
 # --------------------------------------------------------------------------
-PLUGIN_VARIANTS = (
-    ('SE', dict(type='mmattn.SqueezeExcitation')),
-    ('ECA', dict(type='mmattn.EfficientChannelAttention')),
-    ('CBAM', dict(type='mmattn.CBAM')),
-    ('SPENet', dict(type='mmattn.SelfAdaptivePoolingAttention')),
-    ('scSE', dict(type='mmattn.SpatialChannelSqueezeExcitation')),
-    ('GE-theta+ (e=8)', dict(type='mmattn.GatherExcite', extent=8,
-                             extra_params=True, use_mlp=True)),
-    ('SPA (pyramid)', dict(type='mmattn.SpatialPyramidAttention')),
-    ('BAM', dict(type='mmattn.BottleneckAttention')),
-    ('A2', dict(type='mmattn.DoubleAttention')),
-    ('FcaNet', dict(type='mmattn.MultiSpectralChannelAttention')),
-    ('GSoP', dict(type='mmattn.GlobalSecondOrderPooling')),
-    ('RGA', dict(type='mmattn.RelationAwareAttention')),
-    ('IAU', dict(type='mmattn.InteractionAggregationUpdate')),
-    ('GC (1/16)', dict(type='mmattn.GlobalContext', ratio=1 / 16)),
-)
+def _variants(role):
+    """``(label, config)`` of every registered block of ``role`` (see
+    :mod:`mmattn.blocks.catalog`), with its ``plugin_cfg``."""
+    from ..blocks.catalog import label_of, plugin_kwargs, registered_blocks
+    return tuple(
+        (label_of(cls), dict(type=f'mmattn.{cls.__name__}',
+                             **plugin_kwargs(cls)))
+        for cls in registered_blocks(role))
+
+
+#: Every registered plugin block, after conv3 of every bottleneck.
+PLUGIN_VARIANTS = _variants('plugin')
 
 #: Convolution replacements, in the 3x3 conv of every bottleneck (``dcn=``).
-CONV_VARIANTS = (
-    ('SK conv', dict(type='mmattn.SelectiveKernelConv')),
-    ('SASA conv', dict(type='mmattn.StandAloneSelfAttentionConv')),
-)
+CONV_VARIANTS = _variants('conv')
 
 
 @register_case(

@@ -1,7 +1,16 @@
 """Attention mechanisms as plain ``nn.Module`` s, one per file.
 
-Every block takes ``(N, C, H, W)`` and says whether it keeps the shape; none
-imports mmseg or mmdet, so they work outside OpenMMLab too.
+Every block takes ``(N, C, H, W)`` and says whether it keeps the shape. Blocks
+import torch and, for their norm and activation layers, mmcv's builders
+(``norm_cfg``/``act_cfg`` as in every OpenMMLab model); none imports mmseg,
+mmdet or an mmengine registry, so they work in any PyTorch model where mmcv
+is installed.
+
+Adding a block: write ``mmattn/blocks/<mechanism>.py`` with a ``role``
+attribute (see :mod:`mmattn.blocks.catalog`), import it here, and write
+``tests/blocks/test_<mechanism>.py`` with a reference-formula test marked
+``@pytest.mark.reference(blocks=[<Class>])``. docs/blocks.md ("Adding a
+mechanism") has the recipe.
 """
 # channel / spatial attention (backbone plugins)
 from .bam import BottleneckAttention
@@ -34,17 +43,12 @@ from .object_context import ObjectContext, SpatialGather
 from .position import PositionAttention
 from .salient import SalientPositionAttention
 
+from . import catalog  # noqa: E402
+
+# Everything public that the block files above define; a new block needs its
+# import line above and nothing else (registration: mmattn.blocks.catalog).
 __all__ = [
-    'BottleneckAttention', 'CBAM', 'DoubleAttention',
-    'EfficientChannelAttention', 'eca_kernel_size', 'GatherExcite',
-    'ChannelInteractionUnit', 'InteractionAggregationUpdate',
-    'SpatialInteractionUnit', 'MultiSpectralChannelAttention',
-    'SpatialPyramidAttention', 'RelationAwareAttention', 'ResidualAttention',
-    'SpatialChannelSqueezeExcitation', 'SqueezeExcitation',
-    'GlobalSecondOrderPooling', 'SelfAdaptivePoolingAttention',
-    'StandAloneSelfAttentionConv', 'SelectiveKernelConv',
-    'AsymmetricFusionNonLocal', 'AsymmetricNonLocal',
-    'AsymmetricPyramidNonLocal', 'pyramid_sample', 'ChannelAttention',
-    'CrissCrossAttention', 'GlobalContext', 'NonLocal', 'ObjectContext',
-    'SpatialGather', 'PositionAttention', 'SalientPositionAttention'
-]
+    _name for _name, _obj in list(globals().items())
+    if not _name.startswith('_') and _name != 'catalog'
+    and getattr(_obj, '__module__', '').startswith(__name__ + '.')
+] + ['catalog']

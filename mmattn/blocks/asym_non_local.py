@@ -229,6 +229,13 @@ class AsymmetricFusionNonLocal(nn.Module):
             out_channels + high_in_channels, out_channels, 1,
             conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=None)
 
+    def init_weights(self):
+        """Re-apply each stage's init (zero ``out_project``): mmengine calls
+        ``init_weights`` only on children that have one, so the stages are
+        reached through this."""
+        for stage in self.stages:
+            stage.init_weights()
+
     def forward(self, low_feats, high_feats):
         check_input(low_feats, self.low_in_channels, 'low_feats')
         check_input(high_feats, self.high_in_channels, 'high_feats')
@@ -273,6 +280,10 @@ class AsymmetricPyramidNonLocal(nn.Module):
     ``stages.<i>.{value,out}_project.*``, ``bottleneck.*``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'APNB'
+    small_cfg = dict(project_channels=16)
+
     _abbr_ = 'apnb'
 
     def __init__(self,
@@ -300,6 +311,13 @@ class AsymmetricPyramidNonLocal(nn.Module):
         self.bottleneck = ConvModule(
             2 * in_channels, out_channels, 1, conv_cfg=conv_cfg,
             norm_cfg=norm_cfg, act_cfg=act_cfg)
+
+    def init_weights(self):
+        """Re-apply each stage's init (zero ``out_project``): mmengine calls
+        ``init_weights`` only on children that have one, so the stages are
+        reached through this."""
+        for stage in self.stages:
+            stage.init_weights()
 
     def forward(self, x):
         check_input(x, self.in_channels)

@@ -60,6 +60,9 @@ class BottleneckAttention(nn.Module):
     ``spatial_convs.{i}.bn.*``, ``spatial_out.*``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'BAM'
+
     _abbr_ = 'bam'
     COMBINES = ('sum', 'product')
 

@@ -50,6 +50,9 @@ class CBAM(nn.Module):
     ``spatial_norm.*``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'CBAM'
+
     _abbr_ = 'cbam'
 
     def __init__(self,

@@ -59,6 +59,9 @@ class ChannelAttention(nn.Module):
     softmax in float32 with autocast off, so fp16/bf16 autocast stays finite.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'CAM'
+
     _abbr_ = 'cam'
 
     def __init__(self, in_channels, form='danet', impl='auto'):

@@ -53,6 +53,9 @@ class CrissCrossAttention(nn.Module):
     in the dtype of ``v``, which follows autocast like a conv.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'CC'
+
     def __init__(self, in_channels, reduction=8):
         super().__init__()
         self.query_channels = reduced_channels(in_channels, reduction)

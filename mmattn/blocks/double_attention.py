@@ -55,6 +55,9 @@ class DoubleAttention(nn.Module):
     State-dict keys: ``phi.*``, ``theta.weight``, ``rho.*``, ``recon.*``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'A2'
+
     _abbr_ = 'a2'
 
     def __init__(self,

@@ -60,6 +60,9 @@ class EfficientChannelAttention(nn.Module):
     State-dict keys: ``conv.weight`` of shape (1, 1, k), as the authors' code.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'ECA'
+
     _abbr_ = 'eca'
 
     def __init__(self, in_channels, kernel_size=None, gamma=2, beta=1):

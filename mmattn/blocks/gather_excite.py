@@ -76,6 +76,10 @@ class GatherExcite(nn.Module):
     theta; ``mlp.fc1.*``, ``mlp.fc2.*`` with the MLP; none for theta-minus.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'GE-theta+ (e=8)'
+    plugin_cfg = dict(extent=8, extra_params=True, use_mlp=True)
+
     _abbr_ = 'ge'
     EXTENTS = (2, 4, 8, None)
 

@@ -65,6 +65,10 @@ class GlobalContext(nn.Module):
     the transforms follow autocast like any conv.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'GC (1/16)'
+    plugin_cfg = dict(ratio=1. / 16)
+
     _abbr_ = 'context_block'
 
     def __init__(self,
@@ -100,7 +104,7 @@ class GlobalContext(nn.Module):
                                  if 'channel_add' in fusion_types else None)
         self.channel_mul_conv = (self._transform()
                                  if 'channel_mul' in fusion_types else None)
-        self.reset_parameters()
+        self.init_weights()
 
     def _transform(self):
         # indices 0, 1, 3 hold the parameters, as in mmcv's state dict
@@ -110,8 +114,9 @@ class GlobalContext(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(self.planes, self.in_channels, kernel_size=1))
 
-    def reset_parameters(self):
-        """mmcv's init: Kaiming ``conv_mask``, zero last transform convs."""
+    def init_weights(self):
+        """mmcv's init: Kaiming ``conv_mask``, zero last transform convs
+        (see the class doc for why it is re-applied)."""
         if self.pooling_type == 'att':
             nn.init.kaiming_normal_(self.conv_mask.weight, mode='fan_in',
                                     nonlinearity='relu')
@@ -121,9 +126,9 @@ class GlobalContext(nn.Module):
                 nn.init.zeros_(transform[-1].weight)
                 nn.init.zeros_(transform[-1].bias)
 
-    def init_weights(self):
-        """Re-apply :meth:`reset_parameters` (see the class doc)."""
-        self.reset_parameters()
+    def reset_parameters(self):
+        """mmcv's ``ContextBlock`` name for :meth:`init_weights` (drop-in)."""
+        self.init_weights()
 
     def spatial_pool(self, x):
         """The context vector c of x: (N, C, H, W) -> (N, C, 1, 1)."""

@@ -58,6 +58,9 @@ class ChannelInteractionUnit(nn.Module):
     reference's ``W1``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'CIAU'
+
     _abbr_ = 'ciau'
 
     def __init__(self, in_channels, norm_cfg=dict(type='BN')):
@@ -123,6 +126,9 @@ class SpatialInteractionUnit(nn.Module):
     (``SIAU.module_l.fsm``), ``update`` (``W2``), each ``.0`` conv and
     ``.1`` norm.
     """
+
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'SIAU'
 
     _abbr_ = 'siau'
 
@@ -212,6 +218,9 @@ class InteractionAggregationUpdate(nn.Module):
 
     State-dict keys: ``channel.*``, ``spatial.*``.
     """
+
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'IAU'
 
     _abbr_ = 'iau'
 

@@ -78,6 +78,9 @@ class MultiSpectralChannelAttention(nn.Module):
     State-dict keys: ``mlp.fc1.weight``, ``mlp.fc2.weight``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'FcaNet'
+
     _abbr_ = 'fca'
 
     def __init__(self,

@@ -85,6 +85,10 @@ class NonLocal(nn.Module):
     ``conv_out.<norm>.*``, ``concat_project.conv.weight``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'NL'
+    small_cfg = dict(reduction=8)
+
     _abbr_ = 'nonlocal_block'
 
     def __init__(self,

@@ -47,6 +47,9 @@ class PositionAttention(nn.Module):
     autocast off by the op, so fp16/bf16 autocast does not overflow.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'PAM'
+
     _abbr_ = 'pam'
 
     def __init__(self, in_channels, channels=None, impl='auto'):

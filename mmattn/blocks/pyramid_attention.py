@@ -52,6 +52,9 @@ class SpatialPyramidAttention(nn.Module):
     State-dict keys: ``mlp.fc1.weight``, ``mlp.fc2.weight``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'SPA (pyramid)'
+
     _abbr_ = 'pyramid'
 
     def __init__(self,

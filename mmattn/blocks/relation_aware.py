@@ -88,6 +88,10 @@ class RelationAwareAttention(nn.Module):
     ``ConvModule`` (``.conv.weight``, ``.bn.*``).
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'RGA'
+    small_cfg = dict(spatial_size=4)
+
     _abbr_ = 'rga'
     MODES = ('spatial', 'channel', 'spatial_channel')
 

@@ -95,6 +95,11 @@ class ResidualAttention(nn.Module):
     ``.layers.{0,1,2}.{conv,bn}``), ``mask_head.{0,1}``, ``post.{i}``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'RA'
+    small_cfg = dict(num_downsamples=1, num_pre_units=0, num_trunk_units=0,
+                     unit_reduction=16)
+
     _abbr_ = 'ra'
 
     def __init__(self,

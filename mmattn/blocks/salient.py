@@ -53,6 +53,9 @@ class SalientPositionAttention(nn.Module):
     not built and its keys are ignored when loading.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'SPANet'
+
     _abbr_ = 'spa'
 
     def __init__(self,
@@ -83,10 +86,17 @@ class SalientPositionAttention(nn.Module):
         if norm_cfg is not None:
             layers.append(build_norm_layer(norm_cfg, in_channels)[1])
         self.W = nn.Sequential(*layers)
-        if zero_init:
+        self.zero_init = bool(zero_init)
+        self.init_weights()
+        self._register_load_state_dict_pre_hook(self._drop_reference_phi)
+
+    def init_weights(self):
+        """Apply ``zero_init`` (nothing when False). Re-applied when a
+        backbone initialises its children, after its ``init_cfg`` (which
+        would otherwise set the norm's weight back to 1)."""
+        if self.zero_init:
             nn.init.zeros_(self.W[-1].weight)
             nn.init.zeros_(self.W[-1].bias)
-        self._register_load_state_dict_pre_hook(self._drop_reference_phi)
 
     @staticmethod
     def _drop_reference_phi(state_dict, prefix, *args):

@@ -83,6 +83,9 @@ class StandAloneSelfAttentionConv(nn.Module):
     ``row_embedding`` (k, d/2), ``column_embedding`` (k, d/2), ``bias``.
     """
 
+    role = 'conv'  # see mmattn.blocks.catalog
+    label = 'SASA conv'
+
     _abbr_ = 'sasa'
 
     def __init__(self,
@@ -138,11 +141,12 @@ class StandAloneSelfAttentionConv(nn.Module):
         self.column_embedding = nn.Parameter(
             torch.empty(self.window_size, half))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        self.reset_parameters()
+        self.init_weights()
 
-    # reset_parameters, not init_weights: a backbone's init_cfg should be
-    # free to re-initialise the convs without touching the embeddings
-    def reset_parameters(self):
+    def init_weights(self):
+        """Relative embeddings ~ N(0, 1/d) and a zero bias. The query, key
+        and value convs keep PyTorch's init, or whatever a backbone's
+        ``init_cfg`` gives convs (mmengine calls this after it)."""
         std = self.head_channels**-0.5
         nn.init.normal_(self.row_embedding, std=std)
         nn.init.normal_(self.column_embedding, std=std)

@@ -48,6 +48,9 @@ class SpatialChannelSqueezeExcitation(nn.Module):
     (smp's ``cSE.1``, ``cSE.3``, ``sSE.0``).
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'scSE'
+
     _abbr_ = 'scse'
     FUSIONS = ('add', 'max', 'mul')
 

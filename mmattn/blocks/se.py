@@ -41,6 +41,9 @@ class SqueezeExcitation(nn.Module):
     State-dict keys: ``mlp.fc1.*``, ``mlp.fc2.*``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'SE'
+
     _abbr_ = 'se'
 
     def __init__(self,

@@ -73,6 +73,10 @@ class GlobalSecondOrderPooling(nn.Module):
     ``row_norm.*``, ``row_conv.*``, ``fc.*``.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'GSoP'
+    small_cfg = dict(cov_channels=16)
+
     _abbr_ = 'gsop'
 
     def __init__(self,

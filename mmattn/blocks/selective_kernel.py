@@ -79,6 +79,9 @@ class SelectiveKernelConv(nn.Module):
     ``fuse.conv.*``, ``fuse.bn.*``, ``select.weight``.
     """
 
+    role = 'conv'  # see mmattn.blocks.catalog
+    label = 'SK conv'
+
     _abbr_ = 'sk'
 
     def __init__(self,

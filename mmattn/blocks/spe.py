@@ -53,6 +53,9 @@ class SelfAdaptivePoolingAttention(nn.Module):
         task loss (whose gradient grows as 1 / |p|) pushes it back out.
     """
 
+    role = 'plugin'  # see mmattn.blocks.catalog
+    label = 'SPENet'
+
     _abbr_ = 'spe'
 
     def __init__(self, in_channels):
@@ -68,12 +71,14 @@ class SelfAdaptivePoolingAttention(nn.Module):
         self.w2 = nn.Parameter(torch.empty(shape))
         self.b2 = nn.Parameter(torch.empty(shape))
         self.p = nn.Parameter(torch.empty(2))
-        self.reset_parameters()
+        self.init_weights()
 
-    # Named reset_parameters rather than init_weights: mmengine's
-    # BaseModule.init_weights calls children's init_weights, and a backbone
-    # whose init_cfg targets other layers should leave these alone.
-    def reset_parameters(self):
+    def init_weights(self):
+        """The paper's start (pooling weights 1/2, gates at sigmoid(-1)).
+        Re-applied when a backbone initialises its children (mmengine calls
+        ``init_weights`` of each; an ``init_cfg`` never reaches these bare
+        parameters) and skipped, as all child inits, when it loads a
+        pretrained checkpoint."""
         nn.init.zeros_(self.w1)
         nn.init.zeros_(self.w2)
         nn.init.constant_(self.b1, -1.0)

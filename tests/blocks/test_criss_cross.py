@@ -73,6 +73,7 @@ def test_same_init_and_keys_as_mmcv():
         assert torch.equal(ours[key], theirs[key]), key
 
 
+@pytest.mark.reference(blocks=[CrissCrossAttention])
 @pytest.mark.parametrize('shape, reduction', [((2, 16, 3, 4), 8),
                                               ((1, 8, 5, 2), 4),
                                               ((1, 8, 1, 3), 2)])

@@ -75,6 +75,7 @@ def test_equals_mmcv_outputs_and_gradients(shape, kwargs):
                                    rtol=1e-4, atol=1e-4, msg=name)
 
 
+@pytest.mark.reference(blocks=[GlobalContext])
 @pytest.mark.parametrize('kwargs', VARIANTS)
 def test_matches_the_papers_formula(kwargs):
     torch.manual_seed(0)

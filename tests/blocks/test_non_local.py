@@ -6,7 +6,8 @@ from mmcv.cnn import NonLocal2d, build_plugin_layer
 
 import mmattn  # noqa: F401  (registers mmattn.NonLocal)
 from mmattn.blocks import NonLocal
-from conftest import export_opset17_and_check, randomise
+from conftest import (assert_same_forward_backward, export_opset17_and_check,
+                      randomise)
 
 MODES = ('embedded_gaussian', 'gaussian', 'dot_product', 'concatenation')
 NORMS = {'none': None, 'bn': dict(type='BN')}
@@ -39,28 +40,6 @@ def _pair(mode, sub_sample, norm, channels=8, **kwargs):
     return ref, ours
 
 
-def assert_same_forward_backward(ref, ours, inputs):
-    """Outputs (1e-4) and input and parameter gradients (1e-4 of the
-    largest gradient: BN in training mode and the softmax amplify rounding in
-    gradients that are analytically zero, e.g. phi's bias)."""
-    x_ref = inputs.clone().requires_grad_()
-    x_ours = inputs.clone().requires_grad_()
-    out_ref, out_ours = ref(x_ref), ours(x_ours)
-    torch.testing.assert_close(out_ours, out_ref, rtol=1e-4, atol=1e-4)
-    grad = torch.randn_like(out_ref)
-    ref.zero_grad()
-    ours.zero_grad()
-    (out_ref * grad).sum().backward()
-    (out_ours * grad).sum().backward()
-    grads_ref = dict(ref.named_parameters())
-    scale = max(p.grad.abs().max() for p in grads_ref.values())
-    for name, p in ours.named_parameters():
-        torch.testing.assert_close(p.grad, grads_ref[name].grad, rtol=1e-4,
-                                   atol=1e-4 * float(scale), msg=name)
-    torch.testing.assert_close(x_ours.grad, x_ref.grad, rtol=1e-4,
-                               atol=1e-4 * float(x_ref.grad.abs().max()))
-
-
 SHAPES = [(2, 8, 7, 9), (1, 8, 1, 5), (1, 8, 16, 16)]
 SUB_SAMPLED_SHAPES = [(2, 8, 7, 9), (1, 8, 5, 2), (1, 8, 16, 16)]
 
@@ -80,6 +59,7 @@ def test_same_keys_and_init_as_mmcv(mode, sub_sample, norm):
         assert torch.equal(state_ours[key], value), key
 
 
+@pytest.mark.reference(blocks=[NonLocal])
 @pytest.mark.parametrize('norm', list(NORMS))
 @pytest.mark.parametrize('sub_sample', [False, True])
 @pytest.mark.parametrize('mode', MODES)

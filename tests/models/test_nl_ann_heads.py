@@ -7,27 +7,7 @@ from mmengine.registry import init_default_scope
 import mmattn  # noqa: F401
 from mmattn.blocks import NonLocal
 from mmattn.models.decode_heads import ANNHead, NLHead
-from conftest import randomise
-
-
-def assert_same_forward_backward(ref, ours, inputs, seed=0):
-    """Logits (1e-4) and parameter gradients (1e-4 of the largest). The RNG
-    is re-seeded before each forward so both heads draw the same dropout."""
-    torch.manual_seed(seed)
-    out_ref = ref(inputs)
-    torch.manual_seed(seed)
-    out_ours = ours(inputs)
-    torch.testing.assert_close(out_ours, out_ref, rtol=1e-4, atol=1e-4)
-    grad = torch.randn_like(out_ref)
-    ref.zero_grad()
-    ours.zero_grad()
-    (out_ref * grad).sum().backward()
-    (out_ours * grad).sum().backward()
-    ref_params = dict(ref.named_parameters())
-    scale = float(max(p.grad.abs().max() for p in ref_params.values()))
-    for name, p in ours.named_parameters():
-        torch.testing.assert_close(p.grad, ref_params[name].grad, rtol=1e-4,
-                                   atol=1e-4 * scale, msg=name)
+from conftest import assert_same_forward_backward, randomise
 
 
 def _nl_inputs(n, h, w):

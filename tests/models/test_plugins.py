@@ -1,7 +1,7 @@
 """mmattn blocks as mmcv plugin layers in mmseg's and mmdet's ResNet: every
-block of ``mmattn.models.plugins.PLUGIN_BLOCKS`` (channel/spatial attention
-and the global-context blocks) and the two conv replacements of
-``CONV_LAYERS`` used as shape-preserving plugins.
+block the catalog registers (``role='plugin'``: channel/spatial attention and
+the global-context blocks) and the conv replacements (``role='conv'``) used
+as shape-preserving plugins.
 
 The autouse fixture of tests/conftest.py resets mmengine's default scope and
 singletons around every test.
@@ -13,78 +13,25 @@ from mmengine.registry import init_default_scope
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmcv.cnn.bricks.plugin import infer_abbr
 
-from mmattn.blocks import (CBAM, AsymmetricPyramidNonLocal,
-                           BottleneckAttention, ChannelAttention,
-                           ChannelInteractionUnit, CrissCrossAttention,
-                           DoubleAttention, EfficientChannelAttention,
-                           GatherExcite, GlobalContext,
-                           GlobalSecondOrderPooling,
-                           InteractionAggregationUpdate,
-                           MultiSpectralChannelAttention, NonLocal,
-                           PositionAttention, RelationAwareAttention,
-                           ResidualAttention, SalientPositionAttention,
-                           SelectiveKernelConv, SelfAdaptivePoolingAttention,
-                           SpatialChannelSqueezeExcitation,
-                           SpatialInteractionUnit, SpatialPyramidAttention,
-                           SqueezeExcitation, StandAloneSelfAttentionConv)
+from mmattn.blocks import GatherExcite
+from mmattn.blocks.catalog import plugin_kwargs
 from mmattn.models.plugins import CONV_LAYERS, PLUGIN_BLOCKS
 
-# type name -> (layer name, class, extra cfg); every variant here has
-# parameters, which the state-dict checks below look for. The layer name is
-# the class's _abbr_ (mmcv's snake case of the class name where it has none).
+# type name -> (layer name, class, extra cfg), for every block the catalog
+# registers (mmattn.blocks.catalog): its plugin_cfg with its small_cfg on top.
+# The layer name is the class's _abbr_ (mmcv's snake case of the class name
+# where it has none).
 #
 # Widths met: 64 (after_conv1/after_conv2 of layer1), 256 (after_conv3 of
-# layer1), 1024 and 2048 (after_conv3 of layer3/layer4, mmdet test). Every
-# block below accepts all four: FcaNet needs C % 16 == 0 (its 16 frequency
-# groups), SK C % 32 == 0 (groups=32), SASA C % 16 == 0 (8 heads of an even
-# width), the others C >= 8. Maps: 16x16 (layer1) down to 2x2 (layer4).
-# The models run in eval mode with batch 1 (INPUT): the blocks whose BN sees a
-# pooled (N, C, 1, 1) map (BAM, SK, SIAU/IAU) would need a batch >= 2 in
-# training only.
+# layer1), 1024 and 2048 (after_conv3 of layer3/layer4, mmdet test): every
+# registered block must accept all four with its small_cfg. Maps: 16x16
+# (layer1) down to 2x2 (layer4). The models run in eval mode with batch 1
+# (INPUT): the blocks whose BN sees a pooled (N, C, 1, 1) map (BAM, SK,
+# SIAU/IAU) would need a batch >= 2 in training only. Every block here has
+# parameters, which the state-dict checks below look for.
 BLOCKS = {
-    # channel / spatial attention
-    'SqueezeExcitation': ('se', SqueezeExcitation, {}),
-    'EfficientChannelAttention': ('eca', EfficientChannelAttention, {}),
-    'CBAM': ('cbam', CBAM, {}),
-    'SelfAdaptivePoolingAttention': ('spe', SelfAdaptivePoolingAttention, {}),
-    'SpatialChannelSqueezeExcitation': ('scse',
-                                        SpatialChannelSqueezeExcitation, {}),
-    # theta-plus: layer1 is 16x16 for a 64x64 input, gathered to 2x2
-    'GatherExcite': ('ge', GatherExcite,
-                     dict(extent=8, extra_params=True, use_mlp=True)),
-    'SpatialPyramidAttention': ('pyramid', SpatialPyramidAttention, {}),
-    'BottleneckAttention': ('bam', BottleneckAttention, {}),
-    'DoubleAttention': ('a2', DoubleAttention, {}),
-    'MultiSpectralChannelAttention': ('fca', MultiSpectralChannelAttention,
-                                      {}),
-    # d = 16 instead of 128: small row-wise convs
-    'GlobalSecondOrderPooling': ('gsop', GlobalSecondOrderPooling,
-                                 dict(cov_channels=16)),
-    # a 4x4 grid (P = 16) instead of 16x16: the relation convs take 2P inputs
-    'RelationAwareAttention': ('rga', RelationAwareAttention,
-                               dict(spatial_size=4)),
-    'ChannelInteractionUnit': ('ciau', ChannelInteractionUnit, {}),
-    'SpatialInteractionUnit': ('siau', SpatialInteractionUnit, {}),
-    'InteractionAggregationUpdate': ('iau', InteractionAggregationUpdate,
-                                     {}),
-    # the smallest module: mask only (one down-sampling), thin units
-    'ResidualAttention': ('ra', ResidualAttention,
-                          dict(num_downsamples=1, num_pre_units=0,
-                               num_trunk_units=0, unit_reduction=16)),
-    # global context
-    'SalientPositionAttention': ('spa', SalientPositionAttention, {}),
-    'PositionAttention': ('pam', PositionAttention, {}),
-    'ChannelAttention': ('cam', ChannelAttention, {}),  # only gamma
-    'NonLocal': ('nonlocal_block', NonLocal, dict(reduction=8)),
-    'AsymmetricPyramidNonLocal': ('apnb', AsymmetricPyramidNonLocal,
-                                  dict(project_channels=16)),
-    # no _abbr_: mmcv names the layer after the class
-    'CrissCrossAttention': ('criss_cross_attention', CrissCrossAttention,
-                            {}),
-    'GlobalContext': ('context_block', GlobalContext, dict(ratio=1. / 16)),
-    # conv replacements (CONV_LAYERS), as plugins: stride 1, C in = out
-    'SelectiveKernelConv': ('sk', SelectiveKernelConv, {}),
-    'StandAloneSelfAttentionConv': ('sasa', StandAloneSelfAttentionConv, {}),
+    cls.__name__: (infer_abbr(cls), cls, plugin_kwargs(cls, small=True))
+    for cls in PLUGIN_BLOCKS + CONV_LAYERS
 }
 # Bottleneck channels of ResNet-50 layer1: planes 64, expansion 4
 POSITION_CHANNELS = {'after_conv1': 64, 'after_conv2': 64, 'after_conv3': 256}
@@ -105,13 +52,18 @@ def _build(scope, plugins=None):
     return model
 
 
-def test_blocks_cover_every_registered_plugin():
-    """A block added to PLUGIN_BLOCKS or CONV_LAYERS without a row here
-    fails; the layer names are mmcv's."""
-    assert set(BLOCKS) == {b.__name__ for b in PLUGIN_BLOCKS + CONV_LAYERS}
+def test_every_registered_block_is_a_plugin_here():
+    """The matrix is what MODELS holds under mmattn for blocks; layer names
+    are distinct, so blocks stack at one position without clashing."""
+    from mmattn.registry import MODELS
     for name, (abbr, cls, _) in BLOCKS.items():
-        assert cls.__name__ == name
-        assert infer_abbr(cls) == abbr
+        assert MODELS.get(name) is cls
+        assert abbr.isidentifier()
+    abbrs = [abbr for abbr, _, _ in BLOCKS.values()]
+    assert len(abbrs) == len(set(abbrs))
+    from_blocks = {name for name, cls in MODELS.module_dict.items()
+                   if cls.__module__.startswith('mmattn.blocks.')}
+    assert from_blocks == set(BLOCKS)
 
 
 @pytest.fixture(scope='module')

@@ -420,11 +420,14 @@ def test_plugins_resnet50_case_builds_each_plugin_into_resnet():
     assert [e.name for e in entries] == ['ResNet-50'] + [
         f'+ {name}' for name, _ in PLUGIN_VARIANTS
     ] + [name for name, _ in CONV_VARIANTS]
-    sk = entries[-2].make_module()
+    by_name = {e.name: e for e in entries}
+    from mmattn.blocks.catalog import registered_blocks
+    assert len(entries) == 1 + len(registered_blocks())
+    sk = by_name['SK conv'].make_module()
     assert len([m for m in sk.modules()
                 if type(m).__name__ == 'SelectiveKernelConv']) == 16
     plain = count_params(entries[0].make_module())
-    se = entries[1].make_module()
+    se = by_name['+ SE'].make_module()
     # 16 bottlenecks, each with an SE of 2 * (C * C/16) weights + biases
     expected = sum(2 * c * (c // 16) + c + c // 16
                    for c, n in ((256, 3), (512, 4), (1024, 6), (2048, 3))

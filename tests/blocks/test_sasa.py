@@ -79,6 +79,7 @@ LAYERS = {
 SHAPES = [(1, 1), (5, 6), (3, 9), (9, 4)]
 
 
+@pytest.mark.reference(blocks=[StandAloneSelfAttentionConv])
 @pytest.mark.parametrize('size', SHAPES)
 @pytest.mark.parametrize('name', list(LAYERS))
 def test_matches_naive_loop_of_the_paper(name, size):

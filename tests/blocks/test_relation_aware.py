@@ -1,68 +1,25 @@
-"""GSoP and RGA against their formulas written out in plain torch."""
+"""RelationAwareAttention (RGA) against its formula written out in plain
+torch (explicit loops over node pairs, native pooling and interpolation)."""
 import pytest
 import torch
 import torch.nn.functional as F
+from reference_formulas import conv_module
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
-from mmattn.blocks import GlobalSecondOrderPooling, RelationAwareAttention
-from mmattn.blocks._helpers import bilinear_resize_by_matmul
-from mmattn.blocks._helpers import adaptive_avg_pool
+from mmattn.blocks import RelationAwareAttention
 from conftest import (assert_deterministic, assert_matches_reference,
                       build_resnet50, export_opset17_and_check, randomise)
 
+SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 3, 5),
+          (2, 16, 9, 13)]
+
 
 # ---------------------------------------------------------------- references
-def _batch_norm(bn, y):
-    """BN over every dim but 1, batch statistics in training."""
-    dims = [d for d in range(y.dim()) if d != 1]
-    shape = [1, -1] + [1] * (y.dim() - 2)
-    if bn.training:
-        mean = y.mean(dim=dims, keepdim=True)
-        var = y.var(dim=dims, unbiased=False, keepdim=True)
-    else:
-        mean, var = bn.running_mean.view(shape), bn.running_var.view(shape)
-    return ((y - mean) / torch.sqrt(var + bn.eps) * bn.weight.view(shape)
-            + bn.bias.view(shape))
-
-
-def _pointwise(conv, y):
-    """A 1x1 conv as a sum over input channels (y: (N, C, ...))."""
-    out = torch.einsum('oc,nc...->no...', conv.weight.flatten(1), y)
-    if conv.bias is not None:
-        out = out + conv.bias.view([1, -1] + [1] * (y.dim() - 2))
-    return out
-
-
-def _conv_module(module, y):
-    """mmcv ConvModule: conv (1x1), BN, optional ReLU."""
-    y = _batch_norm(module.bn, _pointwise(module.conv, y))
-    return F.relu(y) if module.with_activation else y
-
-
-def reference_gsop(block, x):
-    """Gao et al.: relu -> 1x1 conv -> BN -> relu; Sigma = (1/M) X I_bar X^T
-    with the M x M centring matrix I_bar = I - 11^T / M; BN over rows;
-    row i -> 4 numbers by its own (d, 1) kernel; 1x1 conv; sigmoid."""
-    n, c, h, w = x.shape
-    z = _conv_module(block.reduce, F.relu(x)).flatten(2)  # (N, d, M)
-    m = h * w
-    centring = torch.eye(m) - torch.ones(m, m) / m
-    cov = z @ centring @ z.transpose(1, 2) / m  # (N, d, d)
-    cov = _batch_norm(block.row_norm, cov)  # dim 1 = rows
-    d = block.cov_channels
-    e = block.expansion
-    weight = block.row_conv.weight.view(d, e, d)  # [row, out, column]
-    rows = torch.einsum('iej,nij->nie', weight, cov).reshape(n, d * e)
-    rows = rows + block.row_conv.bias
-    a = torch.sigmoid(rows @ block.fc.weight.flatten(1).t() + block.fc.bias)
-    return x * a[:, :, None, None]
-
-
 def _relation_gate(theta_m, phi_m, embed_m, relation_m, gate_m, nodes):
     """The RGA gate logits of one variant for node features ``nodes``
     (N, F, V): F features per node, V nodes, by explicit loops over pairs."""
-    theta = _conv_module(theta_m, nodes)  # (N, F', V)
-    phi = _conv_module(phi_m, nodes)
+    theta = conv_module(theta_m, nodes)  # (N, F', V)
+    phi = conv_module(phi_m, nodes)
     v = nodes.size(2)
     relation = torch.zeros(nodes.size(0), v, v)
     for i in range(v):
@@ -71,9 +28,9 @@ def _relation_gate(theta_m, phi_m, embed_m, relation_m, gate_m, nodes):
     # node i: [R(i, :), R(:, i)]
     vectors = torch.stack([torch.cat([relation[:, i, :], relation[:, :, i]],
                                      dim=1) for i in range(v)], dim=2)
-    y = torch.cat([_conv_module(embed_m, nodes).mean(1, keepdim=True),
-                   _conv_module(relation_m, vectors)], dim=1)
-    return _conv_module(gate_m[1], _conv_module(gate_m[0], y))  # (N, 1, V)
+    y = torch.cat([conv_module(embed_m, nodes).mean(1, keepdim=True),
+                   conv_module(relation_m, vectors)], dim=1)
+    return conv_module(gate_m[1], conv_module(gate_m[0], y))  # (N, 1, V)
 
 
 def reference_rga(block, x):
@@ -98,9 +55,6 @@ def reference_rga(block, x):
 
 
 BLOCKS = {
-    'gsop': (lambda c: GlobalSecondOrderPooling(c), reference_gsop),
-    'gsop_d8_e2': (lambda c: GlobalSecondOrderPooling(
-        c, cov_channels=8, expansion=2), reference_gsop),
     'rga_sc': (lambda c: RelationAwareAttention(c, spatial_size=(3, 5)),
                reference_rga),
     'rga_s': (lambda c: RelationAwareAttention(
@@ -109,11 +63,10 @@ BLOCKS = {
         c, spatial_size=(5, 3), mode='channel', channel_ratio=2,
         spatial_ratio=2, down_ratio=2), reference_rga),
 }
-SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 3, 5),
-          (2, 16, 9, 13)]
 
 
 # ------------------------------------------------------------------ formulas
+@pytest.mark.reference(blocks=[RelationAwareAttention])
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_matches_formula(name, shape):
@@ -146,43 +99,6 @@ def test_gradients_match_and_reach_every_parameter(name):
                                    atol=1e-5 * scale, msg=n)
 
 
-def test_gsop_structure():
-    block = GlobalSecondOrderPooling(256)
-    assert block.cov_channels == 128  # the paper's d
-    assert block.row_conv.groups == 128
-    assert block.row_conv.weight.shape == (512, 1, 128, 1)
-    assert block.fc.weight.shape == (256, 512, 1, 1)
-    assert GlobalSecondOrderPooling(64).cov_channels == 64  # d <= C
-
-
-@pytest.mark.parametrize('size', [(7, 5), (16, 16), (2, 3), (1, 1)])
-def test_exportable_pooling_is_adaptive_avg_pool(size):
-    x = torch.randn(2, 3, 11, 6)
-    torch.testing.assert_close(adaptive_avg_pool(x, size),
-                               F.adaptive_avg_pool2d(x, size))
-
-
-@pytest.mark.parametrize('size_in, size_out', [
-    ((1, 1), (5, 7)), ((3, 5), (9, 13)), ((4, 4), (8, 8)), ((9, 7), (4, 3)),
-    ((5, 6), (5, 6)), ((1, 4), (3, 9)), ((4, 6), (1, 1)), ((7, 3), (1, 5))])
-@pytest.mark.parametrize('align_corners', [False, True])
-def test_matmul_bilinear_resize_is_interpolate(size_in, size_out,
-                                               align_corners):
-    """The form the blocks use in CUDA deterministic mode (where the
-    bilinear upsampling backward raises): same values and gradients as
-    ``F.interpolate(..., 'bilinear', align_corners)``."""
-    x = torch.randn(2, 3, *size_in, requires_grad=True)
-    x2 = x.detach().clone().requires_grad_(True)
-    out = bilinear_resize_by_matmul(x, size_out, align_corners)
-    ref = F.interpolate(x2, size=size_out, mode='bilinear',
-                        align_corners=align_corners)
-    torch.testing.assert_close(out, ref)
-    grad = torch.randn_like(ref)
-    out.backward(grad)
-    ref.backward(grad)
-    torch.testing.assert_close(x.grad, x2.grad)
-
-
 def test_rga_structure_follows_spatial_size():
     block = RelationAwareAttention(64, spatial_size=(8, 4))
     assert block.num_positions == 32
@@ -197,7 +113,7 @@ def test_rga_structure_follows_spatial_size():
 
 
 # ------------------------------------------------------- autocast, determinism
-@pytest.mark.parametrize('name', ['gsop', 'rga_sc'])
+@pytest.mark.parametrize('name', ['rga_sc'])
 def test_bf16_autocast_large_inputs_stay_finite(name):
     torch.manual_seed(0)
     block = BLOCKS[name][0](16).eval()
@@ -214,15 +130,10 @@ def test_deterministic_mode():
 
 
 # ------------------------------------------------------------ bad arguments
-G, R = GlobalSecondOrderPooling, RelationAwareAttention
+R = RelationAwareAttention
 
 
 @pytest.mark.parametrize('cls, kwargs, match', [
-    (G, dict(in_channels=0), r'in_channels.*got 0'),
-    (G, dict(in_channels=16, cov_channels=32),
-     r'cov_channels.*<= in_channels \(16\).*got 32'),
-    (G, dict(in_channels=16, cov_channels=0), r'cov_channels.*got 0'),
-    (G, dict(in_channels=16, expansion=0), r'expansion.*got 0'),
     (R, dict(in_channels=0), r'in_channels.*got 0'),
     (R, dict(in_channels=16, spatial_size=0), r'spatial_size.*got \(0, 0\)'),
     (R, dict(in_channels=16, spatial_size=(4, 4, 4)),
@@ -240,7 +151,7 @@ def test_bad_arguments(cls, kwargs, match):
         cls(**kwargs)
 
 
-@pytest.mark.parametrize('name', ['gsop', 'rga_sc'])
+@pytest.mark.parametrize('name', ['rga_sc'])
 def test_bad_input_shape(name):
     block = BLOCKS[name][0](16)
     with pytest.raises(ValueError, match=r'\(N, 16, H, W\).*\(1, 8, 4, 4\)'):
@@ -249,8 +160,6 @@ def test_bad_input_shape(name):
 
 # ------------------------------------------------------------------ plugins
 @pytest.mark.parametrize('scope, cfg', [
-    ('mmseg', dict(type='mmattn.GlobalSecondOrderPooling')),
-    ('mmdet', dict(type='mmattn.GlobalSecondOrderPooling')),
     ('mmseg', dict(type='mmattn.RelationAwareAttention', spatial_size=4)),
     ('mmdet', dict(type='mmattn.RelationAwareAttention', spatial_size=4)),
 ])

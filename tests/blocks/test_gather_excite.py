@@ -1,11 +1,12 @@
-"""scSE and Gather-Excite against their formulas written out in plain torch."""
+"""Gather-Excite against its formula written out in plain torch (window
+means by counting, explicit nearest indices)."""
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from reference_formulas import batch_norm, channel_mlp
 
-from mmattn.blocks import (GatherExcite, SpatialChannelSqueezeExcitation,
-                           SqueezeExcitation)
+from mmattn.blocks import GatherExcite, SqueezeExcitation
 from conftest import (assert_deterministic, assert_matches_reference,
                       export_opset17_and_check, randomise)
 
@@ -14,32 +15,6 @@ SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
 
 
 # ---------------------------------------------------------------- references
-def _linear(conv):
-    """A 1x1 conv's weight and bias as a Linear's (out, in) and (out,)."""
-    return conv.weight.flatten(1), conv.bias
-
-
-def _mlp(mlp, v):
-    """fc2(relu(fc1(v))) on (N, C, h, w) as Linear layers over channels."""
-    v = v.permute(0, 2, 3, 1)  # channels last
-    v = F.linear(F.relu(F.linear(v, *_linear(mlp.fc1))), *_linear(mlp.fc2))
-    return v.permute(0, 3, 1, 2)
-
-
-def reference_scse(block, x):
-    """Roy et al.: x * a_c and x * a_s, combined by add / max / mul."""
-    a_c = torch.sigmoid(_mlp(block.mlp, x.mean(dim=(2, 3), keepdim=True)))
-    w = block.spatial_conv.weight.view(1, -1, 1, 1)
-    a_s = torch.sigmoid((x * w).sum(dim=1, keepdim=True)
-                        + block.spatial_conv.bias.view(1, 1, 1, 1))
-    xc, xs = x * a_c, x * a_s
-    if block.fusion == 'add':
-        return xc + xs
-    if block.fusion == 'max':
-        return torch.where(xc >= xs, xc, xs)
-    return xc * a_s
-
-
 def _window_mean(x, e):
     """Mean over the in-bounds part of the (2e-1)^2 window centred on every
     e-th position: a sum of zero-padded values divided by a count of ones."""
@@ -51,17 +26,6 @@ def _window_mean(x, e):
     count = F.conv2d(F.pad(torch.ones_like(x), pad), ones_k, stride=e,
                      groups=c)
     return total / count
-
-
-def _batch_norm(bn, y):
-    if bn.training:
-        mean = y.mean(dim=(0, 2, 3), keepdim=True)
-        var = y.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
-    else:
-        mean = bn.running_mean.view(1, -1, 1, 1)
-        var = bn.running_var.view(1, -1, 1, 1)
-    return (y - mean) / torch.sqrt(var + bn.eps) * bn.weight.view(
-        1, -1, 1, 1) + bn.bias.view(1, -1, 1, 1)
 
 
 def _nearest_index(out_size, in_size, device):
@@ -83,11 +47,11 @@ def reference_ge(block, x):
             g = F.conv2d(g, layer.conv.weight, layer.conv.bias, stride=2,
                          padding=1, groups=c)
             if layer.with_norm:
-                g = _batch_norm(layer.norm, g)
+                g = batch_norm(layer.norm, g)
             if i < len(block.gather) - 1:
                 g = F.relu(g)
     if block.use_mlp:
-        g = _mlp(block.mlp, g)
+        g = channel_mlp(block.mlp, g)
     if block.extent is not None:
         assert g.shape[2:] == (-(-h // block.extent), -(-w // block.extent))
         g = g[:, :, _nearest_index(h, g.size(2), x.device)]
@@ -96,12 +60,6 @@ def reference_ge(block, x):
 
 
 BLOCKS = {
-    'scse_add': (lambda c: SpatialChannelSqueezeExcitation(c, reduction=4),
-                 reference_scse),
-    'scse_max_r2': (lambda c: SpatialChannelSqueezeExcitation(
-        c, reduction=2, fusion='max'), reference_scse),
-    'scse_mul': (lambda c: SpatialChannelSqueezeExcitation(c, fusion='mul'),
-                 reference_scse),
     'ge_global': (lambda c: GatherExcite(c), reference_ge),
     'ge_e2': (lambda c: GatherExcite(c, extent=2), reference_ge),
     'ge_e4': (lambda c: GatherExcite(c, extent=4), reference_ge),
@@ -120,11 +78,10 @@ BLOCKS = {
         c, extent=4, extra_params=True, use_mlp=True, reduction=4),
         reference_ge),
 }
-ONNX_BLOCKS = ['scse_add', 'scse_max_r2', 'scse_mul', 'ge_global', 'ge_e2',
-               'ge_e8', 'ge_global_mlp', 'ge_theta_e2', 'ge_theta_plus_e4']
 
 
 # ------------------------------------------------------------------ formulas
+@pytest.mark.reference(blocks=[GatherExcite])
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_matches_formula(name, shape):
@@ -155,34 +112,6 @@ def test_gradients_match_and_reach_every_parameter(name, shape):
                                    msg=n)
 
 
-# ------------------------------------------------------------------- scSE
-def test_scse_structure_and_channel_gate_is_se():
-    block = SpatialChannelSqueezeExcitation(64)
-    assert block.hidden_channels == 4
-    assert set(block.state_dict()) == {
-        'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias',
-        'spatial_conv.weight', 'spatial_conv.bias'}
-    assert block.spatial_conv.weight.shape == (1, 64, 1, 1)
-    assert block.fusion == 'add'
-    se = SqueezeExcitation(64)
-    se.load_state_dict({k: v for k, v in block.state_dict().items()
-                        if k.startswith('mlp.')})
-    x = torch.randn(2, 64, 5, 3)
-    torch.testing.assert_close(x * block.channel_gate(x), se(x))
-
-
-def test_scse_fusions_differ():
-    torch.manual_seed(0)
-    x = torch.randn(2, 16, 5, 6)
-    outs = []
-    for fusion in ('add', 'max', 'mul'):
-        torch.manual_seed(1)
-        outs.append(SpatialChannelSqueezeExcitation(16, 4, fusion)(x))
-    assert not torch.allclose(outs[0], outs[1])
-    assert not torch.allclose(outs[1], outs[2])
-
-
-# --------------------------------------------------------------------- GE
 @pytest.mark.parametrize('extent, convs', [(2, 1), (4, 2), (8, 3)])
 def test_ge_theta_structure(extent, convs):
     block = GatherExcite(32, extent=extent, extra_params=True)
@@ -243,18 +172,7 @@ def test_deterministic_mode():
 
 
 # ------------------------------------------------------------ bad arguments
-S = SpatialChannelSqueezeExcitation
-
-
 @pytest.mark.parametrize('cls, kwargs, match', [
-    (S, dict(in_channels=0), r'in_channels.*got 0'),
-    (S, dict(in_channels=8), r'reduction.*<= in_channels.*16'),
-    (S, dict(in_channels=8, reduction=0), r'reduction.*got 0'),
-    (S, dict(in_channels=8, reduction=2, fusion='sum'),
-     r"fusion.*one of \('add', 'max', 'mul'\).*got 'sum'"),
-    (S, dict(in_channels=8, reduction=2, fusion=None), r'fusion.*got None'),
-    (S, dict(in_channels=8, reduction=2, min_channels=0),
-     r'min_channels.*got 0'),
     (GatherExcite, dict(in_channels=0), r'in_channels.*got 0'),
     (GatherExcite, dict(in_channels=8, extent=3),
      r'extent.*one of \(2, 4, 8, None\).*got 3'),
@@ -280,7 +198,7 @@ def test_ge_flags_must_be_bools():
         GatherExcite(8, use_mlp=1)
 
 
-@pytest.mark.parametrize('name', ['scse_add', 'ge_global', 'ge_theta_e2'])
+@pytest.mark.parametrize('name', ['ge_global', 'ge_theta_e2'])
 def test_bad_input_shape(name):
     block = BLOCKS[name][0](8)
     with pytest.raises(ValueError, match=r'\(N, 8, H, W\).*\(1, 6, 4, 4\)'):
@@ -291,7 +209,9 @@ def test_bad_input_shape(name):
 
 # -------------------------------------------------------------------- ONNX
 @pytest.mark.filterwarnings('ignore')
-@pytest.mark.parametrize('name', ONNX_BLOCKS)
+@pytest.mark.parametrize('name', [
+    'ge_global', 'ge_e2', 'ge_e8', 'ge_global_mlp', 'ge_theta_e2',
+    'ge_theta_plus_e4'])
 def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     """The TorchScript exporter (the one that writes opset 17 as asked)."""
     torch.manual_seed(0)

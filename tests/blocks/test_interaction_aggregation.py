@@ -1,41 +1,25 @@
-"""IAU (channel and spatial units) and residual attention against their
-formulas written out in plain torch."""
+"""IAUnet's interaction units (channel, spatial and both) against their
+formulas written out in plain torch (loops over parts)."""
 import pytest
 import torch
 import torch.nn.functional as F
+from reference_formulas import batch_norm, pointwise
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import (ChannelInteractionUnit,
-                           InteractionAggregationUpdate, ResidualAttention,
+                           InteractionAggregationUpdate,
                            SpatialInteractionUnit)
 from conftest import (assert_deterministic, assert_matches_reference,
                       build_resnet50, export_opset17_and_check, randomise)
 
+SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
+          (2, 16, 9, 13)]
+
 
 # ---------------------------------------------------------------- references
-def _batch_norm(bn, y):
-    """BN over every dim but 1, batch statistics in training."""
-    dims = [d for d in range(y.dim()) if d != 1]
-    shape = [1, -1] + [1] * (y.dim() - 2)
-    if bn.training:
-        mean = y.mean(dim=dims, keepdim=True)
-        var = y.var(dim=dims, unbiased=False, keepdim=True)
-    else:
-        mean, var = bn.running_mean.view(shape), bn.running_var.view(shape)
-    return ((y - mean) / torch.sqrt(var + bn.eps) * bn.weight.view(shape)
-            + bn.bias.view(shape))
-
-
-def _pointwise(conv, y):
-    """A 1x1 conv as a sum over input channels (y: (N, C, ...))."""
-    out = torch.einsum('oc,nc...->no...', conv.weight.flatten(1), y)
-    if conv.bias is not None:
-        out = out + conv.bias.view([1, -1] + [1] * (y.dim() - 2))
-    return out
-
-
-def _conv_norm(seq, y):
-    return _batch_norm(seq[1], _pointwise(seq[0], y))
+def conv_norm(seq, y):
+    """A (1x1 conv, BN) sequence written out."""
+    return batch_norm(seq[1], pointwise(seq[0], y))
 
 
 def reference_ciau(unit, x):
@@ -45,7 +29,7 @@ def reference_ciau(unit, x):
     weights = torch.exp(energy - energy.amax(-1, keepdim=True))
     weights = weights / weights.sum(-1, keepdim=True)
     y = torch.einsum('ncd,ndp->ncp', weights, flat).view_as(x)
-    return x + _conv_norm(unit.update, y)
+    return x + conv_norm(unit.update, y)
 
 
 def reference_siau(unit, z):
@@ -53,7 +37,7 @@ def reference_siau(unit, z):
     |p_i - p_j| and u with the self edge left out of the softmax, messages,
     then a broadcast update; loops over parts."""
     k = unit.num_parts
-    a = torch.sigmoid(_conv_norm(unit.part_attention, z))  # (N, K, H, W)
+    a = torch.sigmoid(conv_norm(unit.part_attention, z))  # (N, K, H, W)
     parts = [(a[:, i:i + 1] * z).sum(dim=(2, 3)) for i in range(k)]
     u = z.mean(dim=(2, 3))
 
@@ -65,7 +49,7 @@ def reference_siau(unit, z):
         torch.stack([torch.cat([(parts[i] - parts[j]).abs(), u], dim=1)
                      for j in range(k)], dim=2) for i in range(k)
     ], dim=2)  # (N, 2C', K_i, K_j)
-    logits = _conv_norm(unit.edge, edge_inputs)[:, 0]  # (N, K, K)
+    logits = conv_norm(unit.edge, edge_inputs)[:, 0]  # (N, K, K)
     messages = []
     for i in range(k):
         others = [j for j in range(k) if j != i]
@@ -73,53 +57,14 @@ def reference_siau(unit, z):
         w = e / e.sum(dim=1, keepdim=True)
         neighbour = sum(w[:, m:m + 1] * parts[j] for m, j in enumerate(others))
         messages.append(torch.cat([parts[i], neighbour], dim=1))
-    messages = F.relu(_conv_norm(unit.message,
-                                 torch.stack(messages, dim=2)))  # (N, C', K)
+    messages = F.relu(conv_norm(unit.message,
+                                torch.stack(messages, dim=2)))  # (N, C', K)
     summary = torch.cat([messages.mean(dim=2), u], dim=1)
-    return z + _conv_norm(unit.update, summary)[:, :, None, None]
+    return z + conv_norm(unit.update, summary)[:, :, None, None]
 
 
 def reference_iau(block, x):
     return reference_siau(block.spatial, reference_ciau(block.channel, x))
-
-
-def _unit(unit, x):
-    """Pre-activation bottleneck: x + conv(relu(bn(.))) three times."""
-    y = x
-    for layer in unit.layers:
-        y = F.relu(_batch_norm(layer.bn, y))
-        k = layer.conv.kernel_size[0]
-        y = F.conv2d(y, layer.conv.weight, padding=k // 2)
-    return x + y
-
-
-def _units(seq, x):
-    for unit in seq:
-        x = _unit(unit, x)
-    return x
-
-
-def reference_ra(block, x):
-    """Wang et al.: (1 + M) * T between pre and post units; the mask is the
-    recursive hourglass: pool, units, then (if deeper levels remain) skip +
-    upsampled deeper level, units; upsample to the input; head; sigmoid."""
-    def up(y, like):
-        return F.interpolate(y, size=like.shape[2:], mode='bilinear',
-                             align_corners=False)
-
-    def hourglass(y, level):
-        y = _units(block.down[level], F.max_pool2d(y, 3, 2, 1))
-        if level == block.num_downsamples - 1:
-            return _units(block.bottom, y)
-        skip = _unit(block.skip[level], y)
-        return _units(block.up[level], up(hourglass(y, level + 1), skip)
-                      + skip)
-
-    x = _units(block.pre, x)
-    m = up(hourglass(x, 0), x)
-    for layer in block.mask_head:
-        m = _pointwise(layer.conv, F.relu(_batch_norm(layer.bn, m)))
-    return _units(block.post, (1 + torch.sigmoid(m)) * _units(block.trunk, x))
 
 
 BLOCKS = {
@@ -129,18 +74,12 @@ BLOCKS = {
                                                     reduction=4),
                    reference_siau),
     'iau': (lambda c: InteractionAggregationUpdate(c), reference_iau),
-    'ra': (lambda c: ResidualAttention(c), reference_ra),
-    'ra_d3_r2_t0': (lambda c: ResidualAttention(
-        c, num_downsamples=3, num_mask_units=2, num_trunk_units=0),
-        reference_ra),
-    'ra_d1_p0': (lambda c: ResidualAttention(c, num_downsamples=1,
-                                             num_pre_units=0), reference_ra),
 }
-SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
-          (2, 16, 9, 13)]
 
 
 # ------------------------------------------------------------------ formulas
+@pytest.mark.reference(blocks=[ChannelInteractionUnit, SpatialInteractionUnit,
+                               InteractionAggregationUpdate])
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_matches_formula(name, shape):
@@ -192,28 +131,6 @@ def test_iau_units_start_as_identity(name, train):
     assert torch.equal(block(x), x)
 
 
-@pytest.mark.parametrize('name', ['ra', 'ra_d3_r2_t0', 'ra_d1_p0'])
-def test_residual_attention_starts_as_a_fixed_scale(name):
-    """zero_init: every unit is the identity and M = 0.5, so 1.5 * x."""
-    torch.manual_seed(0)
-    block = BLOCKS[name][0](16).train()
-    x = torch.randn(2, 16, 9, 6)
-    torch.testing.assert_close(block(x), 1.5 * x)
-    plain = ResidualAttention(16, zero_init=False).train()
-    assert not torch.allclose(plain(x), 1.5 * x)
-
-
-def test_residual_attention_mask_is_in_unit_interval_and_counts_units():
-    block = randomise(ResidualAttention(16, num_downsamples=3)).eval()
-    x = torch.randn(1, 16, 11, 6)
-    m = block.soft_mask(x)
-    assert m.shape == x.shape and m.min() > 0 and m.max() < 1
-    # p + t + p units, D down steps, D - 1 skips and up steps, one bottom
-    assert (len(block.pre), len(block.trunk), len(block.post)) == (1, 2, 1)
-    assert (len(block.down), len(block.skip), len(block.up)) == (3, 2, 2)
-    assert block.pre[0].layers[0].conv.out_channels == 16 // 4
-
-
 # ------------------------------------------------------- autocast, determinism
 @pytest.mark.parametrize('name', ['ciau', 'siau', 'iau'])
 def test_bf16_autocast_large_inputs_stay_finite(name):
@@ -232,40 +149,25 @@ def test_deterministic_mode():
 
 
 # ------------------------------------------------------------ bad arguments
-S, RA = SpatialInteractionUnit, ResidualAttention
+SIAU = SpatialInteractionUnit
 
 
 @pytest.mark.parametrize('cls, kwargs, match', [
     (ChannelInteractionUnit, dict(in_channels=0), r'in_channels.*got 0'),
-    (S, dict(in_channels=0), r'in_channels.*got 0'),
-    (S, dict(in_channels=1), r'reduction.*<= in_channels \(1\).*got 2'),
-    (S, dict(in_channels=8, num_parts=1), r'num_parts.*>= 2.*got 1'),
-    (S, dict(in_channels=8, num_parts=0), r'num_parts.*got 0'),
-    (S, dict(in_channels=8, reduction=0), r'reduction.*got 0'),
+    (SIAU, dict(in_channels=0), r'in_channels.*got 0'),
+    (SIAU, dict(in_channels=1), r'reduction.*<= in_channels \(1\).*got 2'),
+    (SIAU, dict(in_channels=8, num_parts=1), r'num_parts.*>= 2.*got 1'),
+    (SIAU, dict(in_channels=8, num_parts=0), r'num_parts.*got 0'),
+    (SIAU, dict(in_channels=8, reduction=0), r'reduction.*got 0'),
     (InteractionAggregationUpdate, dict(in_channels=8, num_parts=2.0),
      r'num_parts.*got 2\.0'),
-    (RA, dict(in_channels=0), r'in_channels.*got 0'),
-    (RA, dict(in_channels=2),
-     r'unit_reduction.*<= in_channels \(2\).*got 4'),
-    (RA, dict(in_channels=8, unit_reduction=0), r'unit_reduction.*got 0'),
-    (RA, dict(in_channels=8, num_downsamples=0), r'num_downsamples.*got 0'),
-    (RA, dict(in_channels=8, num_pre_units=-1),
-     r'num_pre_units.*non-negative.*got -1'),
-    (RA, dict(in_channels=8, num_trunk_units=1.5),
-     r'num_trunk_units.*got 1\.5'),
-    (RA, dict(in_channels=8, num_mask_units=0), r'num_mask_units.*got 0'),
 ])
 def test_bad_arguments(cls, kwargs, match):
     with pytest.raises(ValueError, match=match):
         cls(**kwargs)
 
 
-def test_zero_init_must_be_bool():
-    with pytest.raises(TypeError, match=r"zero_init.*bool.*got 'yes'"):
-        ResidualAttention(8, zero_init='yes')
-
-
-@pytest.mark.parametrize('name', ['ciau', 'siau', 'iau', 'ra'])
+@pytest.mark.parametrize('name', ['ciau', 'siau', 'iau'])
 def test_bad_input_shape(name):
     block = BLOCKS[name][0](16)
     with pytest.raises(ValueError, match=r'\(N, 16, H, W\).*\(1, 8, 4, 4\)'):
@@ -278,7 +180,6 @@ def test_bad_input_shape(name):
     ('InteractionAggregationUpdate', 'iau', 1.0),
     ('ChannelInteractionUnit', 'ciau', 1.0),
     ('SpatialInteractionUnit', 'siau', 1.0),
-    ('ResidualAttention', 'ra', 1.5),
 ])
 def test_plugin_in_resnet(scope, name, abbr, identity):
     model = build_resnet50(scope, norm_cfg=dict(type='BN'), plugins=[
@@ -302,8 +203,7 @@ def test_plugin_in_resnet(scope, name, abbr, identity):
 
 # -------------------------------------------------------------------- ONNX
 @pytest.mark.filterwarnings('ignore')
-@pytest.mark.parametrize('name', ['ciau', 'siau', 'iau', 'ra',
-                                  'ra_d3_r2_t0'])
+@pytest.mark.parametrize('name', ['ciau', 'siau', 'iau'])
 def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     torch.manual_seed(0)
     block = randomise(BLOCKS[name][0](16)).eval()

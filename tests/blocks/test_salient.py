@@ -1,4 +1,5 @@
-"""SalientPositionAttention against the mechanism written out in plain torch."""
+"""SalientPositionAttention against the mechanism written out in plain
+torch."""
 import pytest
 import torch
 import torch.nn as nn
@@ -43,6 +44,7 @@ OPTIONS = [
 ]
 
 
+@pytest.mark.reference(blocks=[SalientPositionAttention])
 @pytest.mark.parametrize('shape, kwargs', [
     (shape, kwargs) for shape in SHAPES for kwargs in OPTIONS
     # sub-sampling needs at least 2x2 maps (a 1x1 map is a ValueError)

@@ -1,14 +1,14 @@
-"""Double attention (A^2-Nets) and FcaNet's multi-spectral channel attention
-against their formulas written out in plain torch (loops, explicit softmax
-and cosines)."""
+"""MultiSpectralChannelAttention (FcaNet) against its formula written out
+in plain torch and the authors' pool-then-filter form."""
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
+from reference_formulas import bin_mean
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
-from mmattn.blocks import DoubleAttention, MultiSpectralChannelAttention
+from mmattn.blocks import MultiSpectralChannelAttention
 from mmattn.blocks.multi_spectral import TOP16_FREQUENCIES
 from conftest import (assert_deterministic, assert_matches_reference,
                       build_resnet50, export_opset17_and_check, randomise)
@@ -18,42 +18,6 @@ SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
 
 
 # ---------------------------------------------------------------- references
-def _conv1x1(conv, x):
-    """A 1x1 conv as a sum over input channels: (N, C_in, H, W) ->
-    (N, C_out, H * W)."""
-    w = conv.weight.flatten(1)  # (out, in)
-    y = (w[None, :, :, None] * x.flatten(2)[:, None]).sum(dim=2)
-    return y if conv.bias is None else y + conv.bias[None, :, None]
-
-
-def _softmax(logits, dim):
-    e = torch.exp(logits - logits.amax(dim=dim, keepdim=True))
-    return e / e.sum(dim=dim, keepdim=True)
-
-
-def reference_a2(block, x):
-    """Chen et al.: g_j = sum_p A[:, p] softmax_p(B_j)[p];
-    z[:, p] = sum_j g_j softmax_j(V[:, p])[j]; out = x + recon(z)."""
-    n, c, h, w = x.shape
-    a = _conv1x1(block.phi, x)  # (N, c_m, P)
-    b = _softmax(_conv1x1(block.theta, x), dim=2)  # over positions
-    v = _softmax(_conv1x1(block.rho, x), dim=1)  # over descriptors
-    descriptors = [(a * b[:, j:j + 1]).sum(dim=2)
-                   for j in range(block.num_descriptors)]  # (N, c_m) each
-    z = sum(descriptors[j][:, :, None] * v[:, j:j + 1]
-            for j in range(block.num_descriptors))
-    z = z.view(n, block.mid_channels, h, w)
-    return x + _conv1x1(block.recon, z).view(n, c, h, w)
-
-
-def _bin_mean(x, i, j, rows, cols):
-    """Mean of adaptive-pooling bin (i, j) of a rows x cols grid."""
-    h, w = x.shape[2:]
-    r0, r1 = (i * h) // rows, math.ceil((i + 1) * h / rows)
-    c0, c1 = (j * w) // cols, math.ceil((j + 1) * w / cols)
-    return x[:, :, r0:r1, c0:c1].mean(dim=(2, 3))
-
-
 def _dct(freq, pos, size):
     value = math.cos(math.pi * freq * (pos + 0.5) / size) / math.sqrt(size)
     return value * math.sqrt(2) if freq else value
@@ -69,7 +33,7 @@ def reference_fca(block, x):
     y = x.new_zeros(n, c)
     for i in range(dh):
         for j in range(dw):
-            pooled = _bin_mean(x, i, j, dh, dw)  # (N, C)
+            pooled = bin_mean(x, i, j, dh, dw)  # (N, C)
             for k, (u, v) in enumerate(block.frequencies):
                 weight = (_dct(u * (dh // 7), i, dh)
                           * _dct(v * (dw // 7), j, dw))
@@ -81,19 +45,15 @@ def reference_fca(block, x):
 
 
 BLOCKS = {
-    'a2': (lambda c: DoubleAttention(c), reference_a2),
-    'a2_wide': (lambda c: DoubleAttention(c, mid_channels=6,
-                                          num_descriptors=3), reference_a2),
     'fca': (lambda c: MultiSpectralChannelAttention(c, reduction=4),
             reference_fca),
     'fca_14x7_top4': (lambda c: MultiSpectralChannelAttention(
         c, dct_size=(14, 7), reduction=2,
         frequencies=TOP16_FREQUENCIES[:4]), reference_fca),
 }
-ONNX_BLOCKS = list(BLOCKS)
 
 
-# ------------------------------------------------------------------ formulas
+@pytest.mark.reference(blocks=[MultiSpectralChannelAttention])
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_matches_formula(name, shape):
@@ -125,56 +85,6 @@ def test_gradients_match_and_reach_every_parameter(name, shape):
         torch.testing.assert_close(grads[n], p.grad, msg=n, **tol)
 
 
-# ----------------------------------------------------------------------- A2
-def test_a2_structure_and_defaults():
-    block = DoubleAttention(64)
-    assert block.mid_channels == block.num_descriptors == 16
-    assert block.theta.bias is None  # a constant cancels in the softmax
-    assert set(block.state_dict()) == {
-        'phi.weight', 'phi.bias', 'theta.weight', 'rho.weight', 'rho.bias',
-        'recon.weight', 'recon.bias'}
-    assert DoubleAttention(4).mid_channels == 1
-    block = DoubleAttention(2, mid_channels=3, num_descriptors=5)
-    assert (block.mid_channels, block.num_descriptors) == (3, 5)
-
-
-def test_a2_starts_as_identity_and_learns():
-    torch.manual_seed(0)
-    block = DoubleAttention(16)
-    x = torch.randn(2, 16, 5, 7)
-    assert torch.equal(block(x), x)
-    block(x).square().sum().backward()
-    assert block.recon.weight.grad.abs().sum() > 0
-    assert not DoubleAttention(16, zero_init=False).recon.weight.eq(0).all()
-
-
-@pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
-def test_a2_identity_survives_backbone_init_weights(scope):
-    """ResNet's init_cfg re-initialises every Conv2d (Kaiming); the block's
-    init_weights, called after it, zeroes recon again."""
-    model = _resnet50(scope, [dict(cfg=dict(type='mmattn.DoubleAttention'),
-                                   stages=(False, False, False, True),
-                                   position='after_conv3')])
-    torch.nn.init.ones_(model.layer4[0].a2.recon.weight)
-    model.init_weights()
-    for block in model.layer4:
-        assert torch.all(block.a2.recon.weight == 0)
-        assert torch.all(block.a2.recon.bias == 0)
-        assert block.a2.phi.weight.std() > 0
-
-
-@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
-def test_a2_autocast_large_inputs_stay_finite(dtype):
-    torch.manual_seed(0)
-    block = randomise(DoubleAttention(16))
-    x = 1e2 * torch.randn(2, 16, 9, 7)
-    with torch.autocast(device_type='cpu', dtype=dtype):
-        out = block(x)
-    assert torch.isfinite(out).all()
-    torch.testing.assert_close(out.float(), block(x), rtol=0.05, atol=5.0)
-
-
-# ------------------------------------------------------------------- FcaNet
 def test_fca_structure():
     block = MultiSpectralChannelAttention(64)
     assert block.hidden_channels == 4 and block.dct_size == (7, 7)
@@ -227,23 +137,14 @@ def test_fca_equals_pool_then_per_channel_filter(size):
                                atol=1e-6)
 
 
-# ------------------------------------------------------------ determinism
 def test_deterministic_mode():
     assert_deterministic(BLOCKS)
 
 
-# ------------------------------------------------------------ bad arguments
-A2 = DoubleAttention
 FCA = MultiSpectralChannelAttention
 
 
 @pytest.mark.parametrize('cls, kwargs, match', [
-    (A2, dict(in_channels=0), r'in_channels.*got 0'),
-    (A2, dict(in_channels=2), r'reduction.*<= in_channels \(2\).*got 4'),
-    (A2, dict(in_channels=16, reduction=0), r'reduction.*got 0'),
-    (A2, dict(in_channels=16, mid_channels=0), r'mid_channels.*got 0'),
-    (A2, dict(in_channels=16, num_descriptors=2.0),
-     r'num_descriptors.*got 2\.0'),
     (FCA, dict(in_channels=0), r'in_channels.*got 0'),
     (FCA, dict(in_channels=8), r'reduction.*<= in_channels.*16'),
     (FCA, dict(in_channels=24, reduction=2),
@@ -260,12 +161,7 @@ def test_bad_arguments(cls, kwargs, match):
         cls(**kwargs)
 
 
-def test_a2_zero_init_must_be_a_bool():
-    with pytest.raises(TypeError, match=r'zero_init.*bool.*got 1'):
-        DoubleAttention(16, zero_init=1)
-
-
-@pytest.mark.parametrize('name', ['a2', 'fca'])
+@pytest.mark.parametrize('name', ['fca'])
 def test_bad_input_shape(name):
     block = BLOCKS[name][0](16)
     with pytest.raises(ValueError, match=r'\(N, 16, H, W\).*\(1, 8, 4, 4\)'):
@@ -273,12 +169,6 @@ def test_bad_input_shape(name):
 
 
 # ----------------------------------------------------------------- plugins
-def _resnet50(scope, plugins):
-    model = build_resnet50(scope, plugins=plugins)
-    model.eval()  # ResNet.train() returns None: do not chain it
-    return model
-
-
 @pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
 def test_as_plugins_after_conv3_in_resnet50(scope):
     """FcaNet with the paper's DCT size per stage (56/28/14/7 at 224 x 224;
@@ -291,7 +181,8 @@ def test_as_plugins_after_conv3_in_resnet50(scope):
         for stage, size in enumerate((56, 28, 14, 7))
     ] + [dict(cfg=dict(type='mmattn.DoubleAttention'),
               stages=(False, False, True, True), position='after_conv3')]
-    model = _resnet50(scope, plugins)
+    model = build_resnet50(scope, plugins=plugins)
+    model.eval()  # ResNet.train() returns None: do not chain it
     assert model.layer1[0].after_conv3_plugin_names == ['fca']
     assert model.layer3[0].after_conv3_plugin_names == ['fca', 'a2']
     assert [layer[0].fca.dct_size for layer in (
@@ -307,9 +198,8 @@ def test_as_plugins_after_conv3_in_resnet50(scope):
     assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
 
 
-# -------------------------------------------------------------------- ONNX
 @pytest.mark.filterwarnings('ignore')
-@pytest.mark.parametrize('name', ONNX_BLOCKS)
+@pytest.mark.parametrize('name', list(BLOCKS))
 def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
     torch.manual_seed(0)
     block = randomise(BLOCKS[name][0](16)).eval()

@@ -1,0 +1,163 @@
+"""CBAM against the authors' formula written out in plain torch; its
+zero-initialised spatial gate."""
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from reference_formulas import batch_norm, linear_of
+
+from mmattn.blocks import CBAM
+from conftest import (assert_matches_reference, export_opset17_and_check,
+                      graph_node_names, randomise)
+
+SHAPES = [(2, 32, 7, 5), (1, 32, 1, 1), (1, 32, 3, 9), (3, 32, 16, 8)]
+
+
+# ---------------------------------------------------------------- references
+def reference_cbam(block, x):
+    """The authors' CBAM: shared MLP on avg and max, then [max, mean] map."""
+    def mlp(v):
+        return F.linear(F.relu(F.linear(v, *linear_of(block.mlp.fc1))),
+                        *linear_of(block.mlp.fc2))
+
+    avg = x.mean(dim=(2, 3))
+    mx = x.flatten(2).max(dim=2).values
+    x = x * torch.sigmoid(mlp(avg) + mlp(mx))[:, :, None, None]
+    m = torch.stack([x.max(dim=1).values, x.mean(dim=1)], dim=1)
+    y = F.conv2d(m, block.spatial_conv.weight,
+                 padding=block.spatial_kernel // 2)
+    if block.spatial_norm is not None:
+        y = batch_norm(block.spatial_norm, y)
+    return x * torch.sigmoid(y)
+
+
+BLOCKS = {
+    'cbam': (lambda c: CBAM(c, reduction=4), reference_cbam),
+    'cbam_k3_nonorm': (lambda c: CBAM(c, spatial_kernel=3, norm_cfg=None),
+                       reference_cbam),
+}
+
+
+@pytest.mark.reference(blocks=[CBAM])
+@pytest.mark.parametrize('shape', SHAPES)
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_matches_formula(name, shape):
+    assert_matches_reference(*BLOCKS[name], shape, rtol=1e-5,
+                             atol=1e-6)
+
+
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_gradients_match_and_reach_every_parameter(name):
+    torch.manual_seed(0)
+    make, reference = BLOCKS[name]
+    block = randomise(make(16)).train()  # CBAM's BN on batch statistics
+    x = torch.randn(3, 16, 6, 5, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    block(x).square().sum().backward()
+    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
+    block.zero_grad()
+    reference(block, x2).square().sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-6)
+    for n, p in block.named_parameters():
+        # DDP without find_unused_parameters needs every one used
+        assert grads[n].abs().sum() > 0, n
+        # float32 sums in a different order (BN's batch statistics)
+        torch.testing.assert_close(grads[n], p.grad, rtol=1e-5, atol=1e-5,
+                                   msg=n)
+
+
+def test_cbam_hidden_width_is_the_papers_rule():
+    assert CBAM(64).hidden_channels == 4
+
+
+# ---------------------------------------------------------------- CBAM init
+def test_cbam_spatial_gate_starts_at_half():
+    torch.manual_seed(0)
+    block = CBAM(16)
+    assert torch.all(block.spatial_norm.weight == 0)
+    assert block.spatial_norm.momentum == 0.01
+    x = torch.randn(2, 16, 5, 6)
+    for mode in (True, False):
+        block.train(mode)
+        gated = x * block.channel_gate(x)
+        torch.testing.assert_close(block.spatial_gate(gated),
+                                   torch.full((2, 1, 5, 6), 0.5))
+        torch.testing.assert_close(block(x), 0.5 * gated)
+    # the gate still learns: the norm weight gets a gradient
+    block.train()
+    block(x).sum().backward()
+    assert block.spatial_norm.weight.grad.abs().sum() > 0
+
+    nonorm = CBAM(16, norm_cfg=None)
+    assert torch.all(nonorm.spatial_conv.weight == 0)
+    torch.testing.assert_close(nonorm.spatial_gate(x),
+                               torch.full((2, 1, 5, 6), 0.5))
+    plain = CBAM(16, zero_init_spatial_norm=False)
+    assert torch.all(plain.spatial_norm.weight == 1)
+
+
+def test_cbam_init_weights_reapplies_zero_init():
+    block = CBAM(16)
+    nn.init.ones_(block.spatial_norm.weight)  # what a ResNet init_cfg does
+    block.init_weights()
+    assert torch.all(block.spatial_norm.weight == 0)
+
+
+def test_cbam_builds_other_norms():
+    block = CBAM(16, norm_cfg=dict(type='GN', num_groups=1)).train()
+    assert isinstance(block.spatial_norm, nn.GroupNorm)
+    assert block(torch.randn(1, 16, 4, 4)).shape == (1, 16, 4, 4)
+
+
+def test_deterministic_mode():
+    make, _ = BLOCKS['cbam']
+    torch.manual_seed(0)
+    block = randomise(make(16)).train()
+    x = torch.randn(2, 16, 9, 7)
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        grads = []
+        for _ in range(2):
+            block.zero_grad()
+            xi = x.clone().requires_grad_(True)
+            out = block(xi)
+            names = graph_node_names(out)
+            assert not [n for n in names if 'Pool' in n], names
+            out.square().sum().backward()
+            grads.append([xi.grad] + [p.grad.clone()
+                                      for p in block.parameters()])
+        for a, b in zip(*grads):
+            assert torch.equal(a, b)
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+@pytest.mark.parametrize('cls, kwargs, match', [
+    (CBAM, dict(in_channels=0), r'in_channels.*got 0'),
+    (CBAM, dict(in_channels=8, reduction=-4), r'reduction.*got -4'),
+    (CBAM, dict(in_channels=8, reduction=9), r'reduction.*<= in_channels.*9'),
+    (CBAM, dict(in_channels=8, reduction=2, spatial_kernel=6),
+     r'spatial_kernel.*odd.*got 6'),
+    (CBAM, dict(in_channels=8, reduction=2, spatial_kernel=0),
+     r'spatial_kernel.*got 0'),
+])
+def test_bad_arguments(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)
+
+
+def test_bad_input_shape():
+    block = BLOCKS['cbam'][0](8)
+    with pytest.raises(ValueError, match=r'\(N, 8, H, W\).*\(1, 6, 4, 4\)'):
+        block(torch.randn(1, 6, 4, 4))
+    with pytest.raises(ValueError, match=r'\(N, 8, H, W\)'):
+        block(torch.randn(8, 4, 4))
+
+
+@pytest.mark.filterwarnings('ignore')
+def test_onnx_export_opset17_dynamic_hw(tmp_path):
+    """The TorchScript exporter: the one that writes opset 17 as asked."""
+    torch.manual_seed(0)
+    block = randomise(BLOCKS['cbam'][0](16)).eval()
+    export_opset17_and_check(block, tmp_path / 'cbam.onnx')
