@@ -144,3 +144,35 @@ __all__ = [
     'check_bf16_autocast', 'check_init_survives_resnet', 'reference_marks',
     'load_module_from'
 ]
+
+
+def check_plugin_in_resnet(scope, cfg, second_position, identity=None,
+                           batch=2):
+    """``cfg`` as a plugin after conv3 of layer2's blocks and (postfix
+    ``'_2'``) at ``second_position`` in layer1's, in mmseg's or mmdet's
+    ResNet-50 after its init_weights(): the right class and widths, nowhere
+    else, ``identity * x`` at the start when ``identity`` is given (a zero
+    init that survives the backbone's init_cfg), and a training forward and
+    backward that reaches the plugin's parameters."""
+    from mmattn.registry import MODELS
+    cls = MODELS.get(cfg['type'].split('.')[1])
+    abbr = cls._abbr_
+    model = build_resnet50(scope, norm_cfg=dict(type='BN'), plugins=[
+        dict(cfg=cfg, stages=(False, True, False, False),
+             position='after_conv3'),
+        dict(cfg=dict(cfg, postfix='_2'), stages=(True, False, False, False),
+             position=second_position)])
+    model.init_weights()  # the backbone's init_cfg, then the children's
+    plugin = getattr(model.layer2[0], abbr)
+    assert type(plugin) is cls and plugin.in_channels == 512
+    assert getattr(model.layer1[1], abbr + '_2').in_channels == 64
+    assert model.layer2[0].after_conv3_plugin_names == [abbr]
+    assert not hasattr(model.layer3[0], abbr)
+    if identity is not None:
+        x = torch.randn(2, 512, 5, 7)
+        torch.testing.assert_close(plugin(x), identity * x)
+    model.train()
+    outs = model(torch.randn(batch, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
+    sum(o.mean() for o in outs).backward()
+    assert all(p.grad is not None for p in plugin.parameters())

@@ -86,6 +86,96 @@ def assert_matches_reference(make, reference, shape, rtol, atol,
                                atol=atol)
 
 
+def _tolerance(tol, reference):
+    """``tol`` with ``atol_scale`` turned into an atol relative to the
+    largest magnitude in ``reference`` (a gradient that is a cancellation of
+    much larger terms is compared on their scale)."""
+    tol = dict(tol)
+    if 'atol_scale' in tol:
+        tol['atol'] = tol.pop('atol_scale') * float(reference)
+    return tol
+
+
+def assert_gradients_match(make, reference, shape, out_tol, input_tol=None,
+                           param_tol=None, double=False, check_used=True):
+    """A block built by ``make(C)`` with random weights, in training mode
+    (BN on batch statistics), gives ``reference(block, x)`` on a random ``x``
+    of ``shape``, and the same gradients of ``sum(out^2)`` with respect to
+    ``x`` and every parameter; with ``check_used``, every parameter gets a
+    non-zero gradient (DDP without ``find_unused_parameters`` needs it).
+
+    Tolerances are dicts of ``rtol`` and ``atol`` (or ``atol_scale``: atol
+    relative to the largest gradient); ``input_tol`` and ``param_tol``
+    default to ``out_tol``. ``double`` runs in float64. Returns the block
+    and ``x``."""
+    import torch
+    torch.manual_seed(0)
+    block = randomise(make(shape[1])).train()
+    dtype = torch.float64 if double else torch.float32
+    block.to(dtype)
+    x = torch.randn(*shape, dtype=dtype, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    out = block(x)
+    expected = reference(block, x2)
+    torch.testing.assert_close(out, expected, **out_tol)
+    out.square().sum().backward()
+    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
+    block.zero_grad()
+    expected.square().sum().backward()
+    torch.testing.assert_close(
+        x.grad, x2.grad,
+        **_tolerance(input_tol or out_tol, x.grad.abs().max()))
+    scale = max(g.abs().max() for g in grads.values()) if grads else 0
+    tol = _tolerance(param_tol or out_tol, scale)
+    for n, p in block.named_parameters():
+        if check_used:
+            assert grads[n].abs().sum() > 0, n
+        torch.testing.assert_close(grads[n], p.grad, msg=n, **tol)
+    return block, x
+
+
+def assert_every_parameter_used(block, x, exempt=()):
+    """In eval mode, ``sum(block(x)^2)`` reaches every parameter with a
+    gradient above 1e-6 of the largest (DDP without
+    ``find_unused_parameters`` needs every one used). Eval mode, because with
+    batch statistics a bias that shifts every input of a BN channel equally
+    has an exactly zero gradient. Parameters whose names end with one of
+    ``exempt`` need only be in the graph."""
+    block.eval().zero_grad()
+    block(x).square().sum().backward()
+    for n, p in block.named_parameters():
+        assert p.grad is not None, n
+    scale = max(p.grad.abs().max() for p in block.parameters())
+    for n, p in block.named_parameters():
+        if not n.endswith(tuple(exempt)):
+            assert p.grad.abs().sum() > 1e-6 * scale, n
+
+
+def assert_input_shape_checked(block, channels, wrong, ndim=False):
+    """``block`` refuses an (1, ``wrong``, 4, 4) input (and, with ``ndim``,
+    a 3-D one) with a ValueError that names the expected (N, C, H, W) and
+    the shape it got."""
+    import torch
+    with pytest.raises(ValueError, match=rf'\(N, {channels}, H, W\).*'
+                       rf'\(1, {wrong}, 4, 4\)'):
+        block(torch.randn(1, wrong, 4, 4))
+    if ndim:
+        with pytest.raises(ValueError, match=rf'\(N, {channels}, H, W\)'):
+            block(torch.randn(channels, 4, 4))
+
+
+def assert_bf16_autocast_close(block, scale=100., tol=0.05):
+    """Under CPU bf16 autocast, inputs of magnitude ``scale`` give a finite
+    output within ``tol`` of float32 (max error over max magnitude)."""
+    import torch
+    x = scale * torch.randn(2, 16, 12, 10)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = block(x)
+    assert torch.isfinite(out).all()
+    ref = block(x)
+    assert (out.float() - ref).abs().max() / ref.abs().max() < tol
+
+
 def assert_same_forward_backward(ref, ours, *args, seed=0):
     """``ours(*args)`` equals ``ref(*args)`` (1e-4), and so do the gradients
     of every input tensor and parameter under one random upstream gradient
@@ -153,14 +243,27 @@ def set_gamma(block, value=0.7):
     return block
 
 
-def forward_and_grads(module, x, upstream):
-    """``module(x)`` and the gradients of ``(out * upstream).sum()`` with
-    respect to ``x`` and then each parameter, in order."""
+def assert_same_outputs_and_grads(ref, ours, x, upstream, rtol=1e-4,
+                                  atol=1e-4):
+    """``ours(x)`` equals ``ref(x)``, and so do the gradients of ``(out *
+    upstream).sum()`` with respect to ``x`` and each parameter, whose names
+    must be the same and in the same order."""
     import torch
-    x = x.clone().requires_grad_()
-    out = module(x)
-    grads = torch.autograd.grad(out, [x, *module.parameters()], upstream)
-    return out.detach(), grads
+
+    def forward_and_grads(module):
+        xi = x.clone().requires_grad_()
+        out = module(xi)
+        grads = torch.autograd.grad(out, [xi, *module.parameters()],
+                                    upstream)
+        return out.detach(), grads
+
+    out_ref, grads_ref = forward_and_grads(ref)
+    out, grads = forward_and_grads(ours)
+    torch.testing.assert_close(out, out_ref, rtol=rtol, atol=atol)
+    assert [k for k, _ in ours.named_parameters()] == \
+        [k for k, _ in ref.named_parameters()]
+    for g, g_ref in zip(grads, grads_ref):
+        torch.testing.assert_close(g, g_ref, rtol=rtol, atol=atol)
 
 
 @pytest.fixture
@@ -172,12 +275,14 @@ def several_chunks(monkeypatch):
     monkeypatch.setattr(attention_op, '_MIN_CHUNK_ROWS', 1)
 
 
-def assert_deterministic(blocks, channels=16, shape=(2, 9, 7)):
+def assert_deterministic(blocks, channels=16, shape=(2, 9, 7), forbid=()):
     """Under ``torch.use_deterministic_algorithms(True)``, two training-mode
     forward+backward passes of each block give bit-identical outputs and
     gradients (and none of its ops refuses the mode).
 
     ``blocks``: ``{name: (make, ...)}`` where ``make(channels)`` builds one.
+    ``forbid``: substrings no autograd node of the output may contain (e.g.
+    ``'Pool'``: pooling ops whose CUDA backward is not deterministic).
     """
     import torch
     torch.manual_seed(0)
@@ -192,6 +297,9 @@ def assert_deterministic(blocks, channels=16, shape=(2, 9, 7)):
                 block.zero_grad()
                 xi = x.clone().requires_grad_(True)
                 out = block(xi)
+                names = graph_node_names(out)
+                assert not [n for n in names for f in forbid if f in n], \
+                    (name, names)
                 out.square().sum().backward()
                 runs.append([out.detach(), xi.grad]
                             + [p.grad.clone() for p in block.parameters()])

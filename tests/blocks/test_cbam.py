@@ -7,8 +7,9 @@ import torch.nn.functional as F
 from reference_formulas import batch_norm, linear_of
 
 from mmattn.blocks import CBAM
-from conftest import (assert_matches_reference, export_opset17_and_check,
-                      graph_node_names, randomise)
+from conftest import (assert_deterministic, assert_gradients_match,
+                      assert_input_shape_checked, assert_matches_reference,
+                      export_opset17_and_check, randomise)
 
 SHAPES = [(2, 32, 7, 5), (1, 32, 1, 1), (1, 32, 3, 9), (3, 32, 16, 8)]
 
@@ -48,22 +49,10 @@ def test_matches_formula(name, shape):
 
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_gradients_match_and_reach_every_parameter(name):
-    torch.manual_seed(0)
-    make, reference = BLOCKS[name]
-    block = randomise(make(16)).train()  # CBAM's BN on batch statistics
-    x = torch.randn(3, 16, 6, 5, requires_grad=True)
-    x2 = x.detach().clone().requires_grad_(True)
-    block(x).square().sum().backward()
-    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
-    block.zero_grad()
-    reference(block, x2).square().sum().backward()
-    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-6)
-    for n, p in block.named_parameters():
-        # DDP without find_unused_parameters needs every one used
-        assert grads[n].abs().sum() > 0, n
-        # float32 sums in a different order (BN's batch statistics)
-        torch.testing.assert_close(grads[n], p.grad, rtol=1e-5, atol=1e-5,
-                                   msg=n)
+    # float32 sums in a different order (BN's batch statistics)
+    assert_gradients_match(
+        *BLOCKS[name], (3, 16, 6, 5), dict(rtol=1e-5, atol=1e-6),
+        param_tol=dict(rtol=1e-5, atol=1e-5))
 
 
 def test_cbam_hidden_width_is_the_papers_rule():
@@ -110,27 +99,8 @@ def test_cbam_builds_other_norms():
 
 
 def test_deterministic_mode():
-    make, _ = BLOCKS['cbam']
-    torch.manual_seed(0)
-    block = randomise(make(16)).train()
-    x = torch.randn(2, 16, 9, 7)
-    previous = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        grads = []
-        for _ in range(2):
-            block.zero_grad()
-            xi = x.clone().requires_grad_(True)
-            out = block(xi)
-            names = graph_node_names(out)
-            assert not [n for n in names if 'Pool' in n], names
-            out.square().sum().backward()
-            grads.append([xi.grad] + [p.grad.clone()
-                                      for p in block.parameters()])
-        for a, b in zip(*grads):
-            assert torch.equal(a, b)
-    finally:
-        torch.use_deterministic_algorithms(previous)
+    assert_deterministic({'cbam': BLOCKS['cbam']}, shape=(2, 9, 7),
+                         forbid=('Pool', ))
 
 
 @pytest.mark.parametrize('cls, kwargs, match', [
@@ -148,11 +118,7 @@ def test_bad_arguments(cls, kwargs, match):
 
 
 def test_bad_input_shape():
-    block = BLOCKS['cbam'][0](8)
-    with pytest.raises(ValueError, match=r'\(N, 8, H, W\).*\(1, 6, 4, 4\)'):
-        block(torch.randn(1, 6, 4, 4))
-    with pytest.raises(ValueError, match=r'\(N, 8, H, W\)'):
-        block(torch.randn(8, 4, 4))
+    assert_input_shape_checked(BLOCKS['cbam'][0](8), 8, 6, ndim=True)
 
 
 @pytest.mark.filterwarnings('ignore')

@@ -3,14 +3,17 @@ formulas written out in plain torch (loops over parts)."""
 import pytest
 import torch
 import torch.nn.functional as F
+from block_checks import check_plugin_in_resnet
 from reference_formulas import batch_norm, pointwise
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import (ChannelInteractionUnit,
                            InteractionAggregationUpdate,
                            SpatialInteractionUnit)
-from conftest import (assert_deterministic, assert_matches_reference,
-                      build_resnet50, export_opset17_and_check, randomise)
+from conftest import (assert_bf16_autocast_close, assert_deterministic,
+                      assert_every_parameter_used, assert_gradients_match,
+                      assert_input_shape_checked, assert_matches_reference,
+                      export_opset17_and_check, randomise)
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
           (2, 16, 9, 13)]
@@ -89,36 +92,15 @@ def test_matches_formula(name, shape):
 
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_gradients_match_and_reach_every_parameter(name):
-    torch.manual_seed(0)
-    make, reference = BLOCKS[name]
-    block = randomise(make(16)).train()  # BN on batch statistics
-    x = torch.randn(3, 16, 9, 7, requires_grad=True)
-    x2 = x.detach().clone().requires_grad_(True)
-    out = block(x)
-    ref = reference(block, x2)
-    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
-    out.square().sum().backward()
-    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
-    block.zero_grad()
-    ref.square().sum().backward()
-    scale = max(g.abs().max() for g in grads.values())
-    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-3,
-                               atol=1e-5 * x.grad.abs().max())
-    for n, p in block.named_parameters():
-        torch.testing.assert_close(grads[n], p.grad, rtol=1e-3,
-                                   atol=1e-4 * scale, msg=n)
-    # Every parameter is used (DDP without find_unused_parameters needs
-    # it). Checked in eval mode: with batch statistics a bias that shifts
-    # every input of a BN channel equally (SIAU's reduce and update conv
-    # biases, kept as in the reference) has an exactly zero gradient.
+    block, x = assert_gradients_match(
+        *BLOCKS[name], (3, 16, 9, 7), dict(rtol=1e-4, atol=1e-4),
+        input_tol=dict(rtol=1e-3, atol_scale=1e-5),
+        param_tol=dict(rtol=1e-3, atol_scale=1e-4), check_used=False)
     # The edge conv's and edge norm's biases shift every logit of a softmax
     # equally: their gradient is 0 in any mode, but they are in the graph.
-    block.eval().zero_grad()
-    block(x).square().sum().backward()
-    for n, p in block.named_parameters():
-        assert p.grad is not None, n
-        if not n.endswith(('edge.0.bias', 'edge.1.bias')):
-            assert p.grad.abs().sum() > 1e-6 * scale, n
+    # (SIAU's reduce and update conv biases are kept as in the reference.)
+    assert_every_parameter_used(block, x,
+                                exempt=('edge.0.bias', 'edge.1.bias'))
 
 
 # ------------------------------------------------------------------ init
@@ -135,13 +117,7 @@ def test_iau_units_start_as_identity(name, train):
 @pytest.mark.parametrize('name', ['ciau', 'siau', 'iau'])
 def test_bf16_autocast_large_inputs_stay_finite(name):
     torch.manual_seed(0)
-    block = randomise(BLOCKS[name][0](16)).eval()
-    x = 100 * torch.randn(2, 16, 12, 10)
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        out = block(x)
-    assert torch.isfinite(out).all()
-    ref = block(x)
-    assert (out.float() - ref).abs().max() / ref.abs().max() < 0.05
+    assert_bf16_autocast_close(randomise(BLOCKS[name][0](16)).eval())
 
 
 def test_deterministic_mode():
@@ -169,36 +145,17 @@ def test_bad_arguments(cls, kwargs, match):
 
 @pytest.mark.parametrize('name', ['ciau', 'siau', 'iau'])
 def test_bad_input_shape(name):
-    block = BLOCKS[name][0](16)
-    with pytest.raises(ValueError, match=r'\(N, 16, H, W\).*\(1, 8, 4, 4\)'):
-        block(torch.randn(1, 8, 4, 4))
+    assert_input_shape_checked(BLOCKS[name][0](16), 16, 8)
 
 
 # ------------------------------------------------------------------ plugins
 @pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
-@pytest.mark.parametrize('name, abbr, identity', [
-    ('InteractionAggregationUpdate', 'iau', 1.0),
-    ('ChannelInteractionUnit', 'ciau', 1.0),
-    ('SpatialInteractionUnit', 'siau', 1.0),
-])
-def test_plugin_in_resnet(scope, name, abbr, identity):
-    model = build_resnet50(scope, norm_cfg=dict(type='BN'), plugins=[
-        dict(cfg=dict(type=f'mmattn.{name}'),
-             stages=(False, True, False, False), position='after_conv3'),
-        dict(cfg=dict(type=f'mmattn.{name}', postfix='_c1'),
-             stages=(True, False, False, False), position='after_conv1')])
-    model.init_weights()  # the backbone's init_cfg, then the children's
-    plugin = getattr(model.layer2[0], abbr)
-    assert plugin.in_channels == 512
-    assert getattr(model.layer1[1], abbr + '_c1').in_channels == 64
-    # the zero init survives the backbone's init_cfg (BN weights to 1)
-    x = torch.randn(2, 512, 5, 7)
-    torch.testing.assert_close(plugin(x), identity * x)
-    model.train()
-    outs = model(torch.randn(2, 3, 64, 64))
-    assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
-    sum(o.mean() for o in outs).backward()
-    assert all(p.grad is not None for p in plugin.parameters())
+@pytest.mark.parametrize('name', [
+    'InteractionAggregationUpdate', 'ChannelInteractionUnit',
+    'SpatialInteractionUnit'])
+def test_plugin_in_resnet(scope, name):
+    check_plugin_in_resnet(scope, dict(type=f'mmattn.{name}'), 'after_conv1',
+                           identity=1.0)
 
 
 # -------------------------------------------------------------------- ONNX

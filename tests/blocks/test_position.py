@@ -6,7 +6,7 @@ from mmseg.models.decode_heads.da_head import PAM
 
 from mmattn.blocks import PositionAttention
 from mmattn.ops.attention import IMPLEMENTATIONS
-from conftest import (export_opset17_and_check, forward_and_grads,
+from conftest import (assert_same_outputs_and_grads, export_opset17_and_check,
                       randomise, set_gamma)
 
 CHANNELS = 16
@@ -38,14 +38,7 @@ def test_matches_mmseg_forward_and_gradients(impl, n, h, w, several_chunks):
     ref, ours = _pair(impl)
     x = torch.randn(n, CHANNELS, h, w)
     upstream = torch.randn(n, CHANNELS, h, w)
-    out_ref, grads_ref = forward_and_grads(ref, x, upstream)
-    out, grads = forward_and_grads(ours, x, upstream)
-    torch.testing.assert_close(out, out_ref, rtol=1e-4, atol=1e-4)
-    # input gradient, then the parameters in state-dict order (same names)
-    assert [k for k, _ in ours.named_parameters()] == \
-        [k for k, _ in ref.named_parameters()]
-    for g, g_ref in zip(grads, grads_ref):
-        torch.testing.assert_close(g, g_ref, rtol=1e-4, atol=1e-4)
+    assert_same_outputs_and_grads(ref, ours, x, upstream)
 
 
 def test_state_dict_keys_are_mmseg_keys():

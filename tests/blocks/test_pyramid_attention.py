@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from reference_formulas import bin_mean
 
 from mmattn.blocks import SpatialPyramidAttention
-from conftest import (assert_deterministic, assert_matches_reference,
+from conftest import (assert_deterministic, assert_gradients_match,
+                      assert_input_shape_checked, assert_matches_reference,
                       export_opset17_and_check, randomise)
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
@@ -51,24 +52,8 @@ def test_matches_formula(name, shape):
 @pytest.mark.parametrize('shape', [(3, 16, 9, 7), (2, 16, 16, 8)])
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_gradients_match_and_reach_every_parameter(name, shape):
-    torch.manual_seed(0)
-    make, reference = BLOCKS[name]
     # float64: BN over a few pooled values amplifies float32 rounding
-    block = randomise(make(16)).train().double()  # BN on batch statistics
-    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
-    x2 = x.detach().clone().requires_grad_(True)
-    out = block(x)
-    ref = reference(block, x2)
-    torch.testing.assert_close(out, ref)
-    out.square().sum().backward()
-    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
-    block.zero_grad()
-    ref.square().sum().backward()
-    torch.testing.assert_close(x.grad, x2.grad)
-    for n, p in block.named_parameters():
-        # DDP without find_unused_parameters needs every one used
-        assert grads[n].abs().sum() > 0, n
-        torch.testing.assert_close(grads[n], p.grad, msg=n)
+    assert_gradients_match(*BLOCKS[name], shape, {}, double=True)
 
 
 def test_pyramid_structure_and_flatten_order():
@@ -119,11 +104,7 @@ def test_bad_arguments(cls, kwargs, match):
 
 @pytest.mark.parametrize('name', ['pyramid'])
 def test_bad_input_shape(name):
-    block = BLOCKS[name][0](16).eval()
-    with pytest.raises(ValueError, match=r'\(N, 16, H, W\).*\(1, 8, 4, 4\)'):
-        block(torch.randn(1, 8, 4, 4))
-    with pytest.raises(ValueError, match=r'\(N, 16, H, W\)'):
-        block(torch.randn(16, 4, 4))
+    assert_input_shape_checked(BLOCKS[name][0](16).eval(), 16, 8, ndim=True)
 
 
 @pytest.mark.parametrize('pool_sizes, match', [

@@ -3,12 +3,15 @@ torch (explicit loops over node pairs, native pooling and interpolation)."""
 import pytest
 import torch
 import torch.nn.functional as F
+from block_checks import check_plugin_in_resnet
 from reference_formulas import conv_module
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import RelationAwareAttention
-from conftest import (assert_deterministic, assert_matches_reference,
-                      build_resnet50, export_opset17_and_check, randomise)
+from conftest import (assert_bf16_autocast_close, assert_deterministic,
+                      assert_gradients_match, assert_input_shape_checked,
+                      assert_matches_reference, export_opset17_and_check,
+                      randomise)
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 3, 5),
           (2, 16, 9, 13)]
@@ -76,27 +79,11 @@ def test_matches_formula(name, shape):
 
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_gradients_match_and_reach_every_parameter(name):
-    torch.manual_seed(0)
-    make, reference = BLOCKS[name]
-    block = randomise(make(16)).train()  # BN on batch statistics
-    x = torch.randn(3, 16, 6, 7, requires_grad=True)
-    x2 = x.detach().clone().requires_grad_(True)
-    out = block(x)
-    ref = reference(block, x2)
-    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
-    out.square().sum().backward()
-    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
-    block.zero_grad()
-    ref.square().sum().backward()
-    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-4, atol=1e-5)
     # a conv followed by a one-channel BN gets a gradient that is a
     # cancellation of much larger terms: compare on the scale of them all
-    scale = max(g.abs().max() for g in grads.values())
-    for n, p in block.named_parameters():
-        # DDP without find_unused_parameters needs every one used
-        assert grads[n].abs().sum() > 0, n
-        torch.testing.assert_close(grads[n], p.grad, rtol=1e-3,
-                                   atol=1e-5 * scale, msg=n)
+    assert_gradients_match(
+        *BLOCKS[name], (3, 16, 6, 7), dict(rtol=1e-4, atol=1e-5),
+        param_tol=dict(rtol=1e-3, atol_scale=1e-5))
 
 
 def test_rga_structure_follows_spatial_size():
@@ -116,13 +103,7 @@ def test_rga_structure_follows_spatial_size():
 @pytest.mark.parametrize('name', ['rga_sc'])
 def test_bf16_autocast_large_inputs_stay_finite(name):
     torch.manual_seed(0)
-    block = BLOCKS[name][0](16).eval()
-    x = 100 * torch.randn(2, 16, 12, 10)
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        out = block(x)
-    assert torch.isfinite(out).all()
-    ref = block(x)
-    assert (out.float() - ref).abs().max() / ref.abs().max() < 0.05
+    assert_bf16_autocast_close(BLOCKS[name][0](16).eval())
 
 
 def test_deterministic_mode():
@@ -153,33 +134,15 @@ def test_bad_arguments(cls, kwargs, match):
 
 @pytest.mark.parametrize('name', ['rga_sc'])
 def test_bad_input_shape(name):
-    block = BLOCKS[name][0](16)
-    with pytest.raises(ValueError, match=r'\(N, 16, H, W\).*\(1, 8, 4, 4\)'):
-        block(torch.randn(1, 8, 4, 4))
+    assert_input_shape_checked(BLOCKS[name][0](16), 16, 8)
 
 
 # ------------------------------------------------------------------ plugins
-@pytest.mark.parametrize('scope, cfg', [
-    ('mmseg', dict(type='mmattn.RelationAwareAttention', spatial_size=4)),
-    ('mmdet', dict(type='mmattn.RelationAwareAttention', spatial_size=4)),
-])
-def test_plugin_in_resnet(scope, cfg):
-    cls = mmattn.registry.MODELS.get(cfg['type'].split('.')[1])
-    model = build_resnet50(scope, norm_cfg=dict(type='BN'), plugins=[
-        dict(cfg=cfg, stages=(False, True, False, False),
-             position='after_conv3'),
-        dict(cfg=dict(cfg, postfix='_c2'), stages=(True, False, False, False),
-             position='after_conv2')])
-    model.train()
-    plugin = getattr(model.layer2[0], cls._abbr_)
-    assert type(plugin) is cls and plugin.in_channels == 512
-    assert getattr(model.layer1[0], cls._abbr_ + '_c2').in_channels == 64
-    assert model.layer2[0].after_conv3_plugin_names == [cls._abbr_]
-    assert not hasattr(model.layer3[0], cls._abbr_)
-    outs = model(torch.randn(1, 3, 64, 64))
-    assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
-    sum(o.mean() for o in outs).backward()
-    assert all(p.grad is not None for p in plugin.parameters())
+@pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
+def test_plugin_in_resnet(scope):
+    check_plugin_in_resnet(
+        scope, dict(type='mmattn.RelationAwareAttention', spatial_size=4),
+        'after_conv2', batch=1)
 
 
 # -------------------------------------------------------------------- ONNX

@@ -4,7 +4,8 @@ import torch
 from reference_formulas import channel_mlp
 
 from mmattn.blocks import SpatialChannelSqueezeExcitation, SqueezeExcitation
-from conftest import (assert_deterministic, assert_matches_reference,
+from conftest import (assert_deterministic, assert_gradients_match,
+                      assert_input_shape_checked, assert_matches_reference,
                       export_opset17_and_check, randomise)
 
 SHAPES = [(2, 16, 7, 5), (1, 16, 1, 1), (1, 16, 3, 9), (3, 16, 16, 8),
@@ -49,24 +50,9 @@ def test_matches_formula(name, shape):
 @pytest.mark.parametrize('shape', [(3, 16, 9, 7), (2, 16, 16, 8)])
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_gradients_match_and_reach_every_parameter(name, shape):
-    torch.manual_seed(0)
-    make, reference = BLOCKS[name]
-    block = randomise(make(16)).train()  # BN on batch statistics
-    x = torch.randn(*shape, requires_grad=True)
-    x2 = x.detach().clone().requires_grad_(True)
-    out = block(x)
-    ref = reference(block, x2)
-    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
-    out.square().sum().backward()
-    grads = {n: p.grad.clone() for n, p in block.named_parameters()}
-    block.zero_grad()
-    ref.square().sum().backward()
-    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-5, atol=1e-5)
-    for n, p in block.named_parameters():
-        # DDP without find_unused_parameters needs every one used
-        assert grads[n].abs().sum() > 0, n
-        torch.testing.assert_close(grads[n], p.grad, rtol=1e-4, atol=1e-5,
-                                   msg=n)
+    assert_gradients_match(
+        *BLOCKS[name], shape, dict(rtol=1e-5, atol=1e-5),
+        param_tol=dict(rtol=1e-4, atol=1e-5))
 
 
 def test_scse_structure_and_channel_gate_is_se():
@@ -121,11 +107,7 @@ def test_bad_arguments(cls, kwargs, match):
 
 @pytest.mark.parametrize('name', ['scse_add'])
 def test_bad_input_shape(name):
-    block = BLOCKS[name][0](8)
-    with pytest.raises(ValueError, match=r'\(N, 8, H, W\).*\(1, 6, 4, 4\)'):
-        block(torch.randn(1, 6, 4, 4))
-    with pytest.raises(ValueError, match=r'\(N, 8, H, W\)'):
-        block(torch.randn(8, 4, 4))
+    assert_input_shape_checked(BLOCKS[name][0](8), 8, 6, ndim=True)
 
 
 # -------------------------------------------------------------------- ONNX
