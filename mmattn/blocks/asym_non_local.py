@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
 from ..ops import dot_product_attention
-from ._helpers import (_check_positive_int, _check_scales, adaptive_avg_pool,
-                       check_input, resize_bilinear)
+from ..checks import check_bool, check_input, check_positive_int, check_scales
+from ..ops import adaptive_avg_pool, resize_bilinear
 
 
 def pyramid_sample(x, pool_scales):
@@ -93,12 +93,12 @@ class AsymmetricNonLocal(nn.Module):
         key_in_channels = (in_channels
                            if key_in_channels is None else key_in_channels)
         out_channels = in_channels if out_channels is None else out_channels
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('key_in_channels', key_in_channels)
-        _check_positive_int('project_channels', project_channels)
-        _check_positive_int('out_channels', out_channels)
-        _check_positive_int('query_scale', query_scale)
-        _check_scales('key_pool_scales', key_pool_scales)
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('key_in_channels', key_in_channels)
+        check_positive_int('project_channels', project_channels)
+        check_positive_int('out_channels', out_channels)
+        check_positive_int('query_scale', query_scale)
+        check_scales('key_pool_scales', key_pool_scales)
         if share_key_query and key_in_channels != in_channels:
             raise ValueError(
                 f'share_key_query=True needs key_in_channels == in_channels '
@@ -107,7 +107,8 @@ class AsymmetricNonLocal(nn.Module):
         self.key_in_channels = key_in_channels
         self.project_channels = project_channels
         self.out_channels = out_channels
-        self.share_key_query = bool(share_key_query)
+        check_bool('share_key_query', share_key_query)
+        self.share_key_query = share_key_query
         self.query_scale = query_scale
         self.key_pool_scales = tuple(key_pool_scales)
 
@@ -160,7 +161,7 @@ class AsymmetricNonLocal(nn.Module):
 
 
 def _build_stages(query_scales, **kwargs):
-    _check_scales('query_scales', query_scales)
+    check_scales('query_scales', query_scales)
     return nn.ModuleList(
         AsymmetricNonLocal(query_scale=scale, **kwargs)
         for scale in query_scales)
@@ -211,11 +212,11 @@ class AsymmetricFusionNonLocal(nn.Module):
                  norm_cfg=dict(type='BN'),
                  act_cfg=dict(type='ReLU')):
         super().__init__()
-        _check_positive_int('low_in_channels', low_in_channels)
-        _check_positive_int('high_in_channels', high_in_channels)
+        check_positive_int('low_in_channels', low_in_channels)
+        check_positive_int('high_in_channels', high_in_channels)
         out_channels = (high_in_channels
                         if out_channels is None else out_channels)
-        _check_positive_int('out_channels', out_channels)
+        check_positive_int('out_channels', out_channels)
         self.low_in_channels = low_in_channels
         self.high_in_channels = high_in_channels
         self.out_channels = out_channels
@@ -296,11 +297,11 @@ class AsymmetricPyramidNonLocal(nn.Module):
                  norm_cfg=dict(type='BN'),
                  act_cfg=dict(type='ReLU')):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
+        check_positive_int('in_channels', in_channels)
         project_channels = (max(1, in_channels // 2)
                             if project_channels is None else project_channels)
         out_channels = in_channels if out_channels is None else out_channels
-        _check_positive_int('out_channels', out_channels)
+        check_positive_int('out_channels', out_channels)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stages = _build_stages(

@@ -7,9 +7,9 @@ Jongchan/attention-module (``MODELS/bam.py``).
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 
-from ._helpers import (_check_choice, _check_positive_int, check_input,
-                       global_avg_pool, reduced_channels,
-                       refuse_single_sample_batch_norm)
+from ..checks import check_choice, check_input, check_positive_int
+from ..ops import global_avg_pool
+from .layers import reduced_channels, refuse_single_sample_batch_norm
 
 
 class BottleneckAttention(nn.Module):
@@ -75,9 +75,9 @@ class BottleneckAttention(nn.Module):
                  norm_cfg=dict(type='BN')):
         super().__init__()
         self.hidden_channels = reduced_channels(in_channels, reduction)
-        _check_positive_int('dilation', dilation)
-        _check_positive_int('num_dilated_convs', num_dilated_convs)
-        _check_choice('combine', combine, self.COMBINES)
+        check_positive_int('dilation', dilation)
+        check_positive_int('num_dilated_convs', num_dilated_convs)
+        check_choice('combine', combine, self.COMBINES)
         self.in_channels = in_channels
         self.reduction = reduction
         self.combine = combine

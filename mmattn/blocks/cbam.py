@@ -8,8 +8,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 
-from ._helpers import (ChannelMLP, _check_odd_kernel, check_input,
-                       global_avg_pool, global_max_pool, reduced_channels)
+from ..checks import check_bool, check_input, check_odd_kernel
+from ..ops import global_avg_pool, global_max_pool
+from .layers import ChannelMLP, reduced_channels
 
 
 class CBAM(nn.Module):
@@ -65,9 +66,10 @@ class CBAM(nn.Module):
         self.in_channels = in_channels
         self.reduction = reduction
         self.hidden_channels = reduced_channels(in_channels, reduction)
-        _check_odd_kernel('spatial_kernel', spatial_kernel)
+        check_odd_kernel('spatial_kernel', spatial_kernel)
         self.spatial_kernel = spatial_kernel
-        self.zero_init_spatial_norm = bool(zero_init_spatial_norm)
+        check_bool('zero_init_spatial_norm', zero_init_spatial_norm)
+        self.zero_init_spatial_norm = zero_init_spatial_norm
 
         self.mlp = ChannelMLP(in_channels, self.hidden_channels,
                               dict(type='ReLU'))

@@ -13,7 +13,7 @@ from mmcv.cnn import Scale
 
 from ..ops import dot_product_attention
 from ..ops.attention import IMPLEMENTATIONS
-from ._helpers import _check_choice, _check_positive_int, check_input
+from ..checks import check_choice, check_input, check_positive_int
 
 #: Sign of the energies inside the softmax for each ``form``.
 _ENERGY_SIGN = {'danet': -1.0, 'paper': 1.0}
@@ -66,11 +66,11 @@ class ChannelAttention(nn.Module):
 
     def __init__(self, in_channels, form='danet', impl='auto'):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_choice('form', form, tuple(_ENERGY_SIGN))
+        check_positive_int('in_channels', in_channels)
+        check_choice('form', form, tuple(_ENERGY_SIGN))
         self.in_channels = in_channels
         self.form = form
-        _check_choice('impl', impl, IMPLEMENTATIONS)
+        check_choice('impl', impl, IMPLEMENTATIONS)
         self.impl = impl
         self.gamma = Scale(0.)
 

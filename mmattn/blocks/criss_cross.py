@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import Scale
 
-from ._helpers import check_input, reduced_channels
+from ..checks import check_input
+from .layers import reduced_channels
 
 
 class CrissCrossAttention(nn.Module):

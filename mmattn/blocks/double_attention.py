@@ -6,7 +6,8 @@ S. Yan, J. Feng, NeurIPS 2018 (arXiv:1810.11579). No official code.
 import torch
 import torch.nn as nn
 
-from ._helpers import _check_positive_int, check_input, reduced_channels
+from ..checks import check_bool, check_input, check_positive_int
+from .layers import reduced_channels
 
 
 class DoubleAttention(nn.Module):
@@ -67,16 +68,15 @@ class DoubleAttention(nn.Module):
                  num_descriptors=None,
                  zero_init=True):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('mid_channels', mid_channels, allow_none=True)
-        _check_positive_int('num_descriptors', num_descriptors,
-                            allow_none=True)
-        if not isinstance(zero_init, bool):
-            raise TypeError(f'zero_init must be a bool, got {zero_init!r}')
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('mid_channels', mid_channels, allow_none=True)
+        check_positive_int('num_descriptors', num_descriptors,
+                           allow_none=True)
+        check_bool('zero_init', zero_init)
         if mid_channels is None or num_descriptors is None:
             default = reduced_channels(in_channels, reduction)
         else:
-            _check_positive_int('reduction', reduction)
+            check_positive_int('reduction', reduction)
         self.in_channels = in_channels
         self.mid_channels = mid_channels or default
         self.num_descriptors = num_descriptors or default

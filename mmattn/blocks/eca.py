@@ -8,8 +8,9 @@ import math
 
 import torch.nn as nn
 
-from ._helpers import (_check_odd_kernel, _check_positive_int, _check_real,
-                       check_input, global_avg_pool)
+from ..checks import (check_input, check_odd_kernel, check_positive_int,
+                      check_real)
+from ..ops import global_avg_pool
 
 
 def eca_kernel_size(channels, gamma=2, beta=1):
@@ -28,9 +29,9 @@ def eca_kernel_size(channels, gamma=2, beta=1):
     k = 3, 5, 5, 7 per stage instead of the formula; pass ``kernel_size``
     explicitly to follow it.
     """
-    _check_positive_int('channels', channels)
-    _check_real('gamma', gamma, positive=True)
-    _check_real('beta', beta)
+    check_positive_int('channels', channels)
+    check_real('gamma', gamma, positive=True)
+    check_real('beta', beta)
     t = int(abs(math.log2(channels) / gamma + beta / gamma))
     return t if t % 2 else t + 1
 
@@ -67,10 +68,10 @@ class EfficientChannelAttention(nn.Module):
 
     def __init__(self, in_channels, kernel_size=None, gamma=2, beta=1):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_odd_kernel('kernel_size', kernel_size, allow_none=True)
-        _check_real('gamma', gamma, positive=True)
-        _check_real('beta', beta)
+        check_positive_int('in_channels', in_channels)
+        check_odd_kernel('kernel_size', kernel_size, allow_none=True)
+        check_real('gamma', gamma, positive=True)
+        check_real('beta', beta)
         if kernel_size is None:
             kernel_size = eca_kernel_size(in_channels, gamma, beta)
         self.in_channels = in_channels

@@ -10,8 +10,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
-from ._helpers import (ChannelMLP, _check_choice, _check_positive_int,
-                       check_input, global_avg_pool, reduced_channels)
+from ..checks import check_bool, check_choice, check_input, check_positive_int
+from ..ops import global_avg_pool
+from .layers import ChannelMLP, reduced_channels
 
 
 class GatherExcite(nn.Module):
@@ -91,12 +92,10 @@ class GatherExcite(nn.Module):
                  reduction=16,
                  norm_cfg=dict(type='BN')):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_choice('extent', extent, self.EXTENTS)
-        for name, value in (('extra_params', extra_params),
-                            ('use_mlp', use_mlp)):
-            if not isinstance(value, bool):
-                raise TypeError(f'{name} must be a bool, got {value!r}')
+        check_positive_int('in_channels', in_channels)
+        check_choice('extent', extent, self.EXTENTS)
+        check_bool('extra_params', extra_params)
+        check_bool('use_mlp', use_mlp)
         if extra_params and extent is None:
             raise ValueError(
                 'extent=None (global) with extra_params=True is not '
@@ -125,7 +124,7 @@ class GatherExcite(nn.Module):
             self.mlp = ChannelMLP(in_channels, self.hidden_channels,
                                   dict(type='ReLU'))
         else:
-            _check_positive_int('reduction', reduction)
+            check_positive_int('reduction', reduction)
             self.hidden_channels = None
             self.mlp = None
 

@@ -13,8 +13,8 @@ O(P * C) per image.
 import torch
 import torch.nn as nn
 
-from ._helpers import (_check_choice, _check_positive_int, _check_real,
-                       check_input, global_avg_pool)
+from ..checks import check_choice, check_input, check_positive_int, check_real
+from ..ops import global_avg_pool
 
 _POOLING_TYPES = ('att', 'avg')
 _FUSION_TYPES = ('channel_add', 'channel_mul')
@@ -77,16 +77,16 @@ class GlobalContext(nn.Module):
                  pooling_type='att',
                  fusion_types=('channel_add', )):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_real('ratio', ratio, positive=True)
-        _check_choice('pooling_type', pooling_type, _POOLING_TYPES)
+        check_positive_int('in_channels', in_channels)
+        check_real('ratio', ratio, positive=True)
+        check_choice('pooling_type', pooling_type, _POOLING_TYPES)
         if not isinstance(fusion_types, (list, tuple)) or not fusion_types:
             raise TypeError(
                 'fusion_types must be a non-empty list or tuple of '
                 f'{_FUSION_TYPES!r}, got {fusion_types!r}')
         for fusion in fusion_types:
-            _check_choice('every entry of fusion_types', fusion,
-                          _FUSION_TYPES)
+            check_choice('every entry of fusion_types', fusion,
+                         _FUSION_TYPES)
         planes = int(in_channels * ratio)
         if planes < 1:
             raise ValueError(

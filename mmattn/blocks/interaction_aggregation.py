@@ -14,8 +14,8 @@ import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 
 from ..ops import dot_product_attention
-from ._helpers import (_check_positive_int, check_input,
-                       refuse_single_sample_batch_norm)
+from ..checks import check_input, check_positive_int
+from .layers import refuse_single_sample_batch_norm
 
 
 def _conv_norm(in_channels, out_channels, norm_cfg):
@@ -65,7 +65,7 @@ class ChannelInteractionUnit(nn.Module):
 
     def __init__(self, in_channels, norm_cfg=dict(type='BN')):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
+        check_positive_int('in_channels', in_channels)
         self.in_channels = in_channels
         self.update = _conv_norm(in_channels, in_channels, norm_cfg)
         self.init_weights()
@@ -135,9 +135,9 @@ class SpatialInteractionUnit(nn.Module):
     def __init__(self, in_channels, num_parts=4, reduction=2,
                  norm_cfg=dict(type='BN')):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('num_parts', num_parts)
-        _check_positive_int('reduction', reduction)
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('num_parts', num_parts)
+        check_positive_int('reduction', reduction)
         if num_parts < 2:
             raise ValueError(f'num_parts must be >= 2, got {num_parts!r}')
         if reduction > in_channels:

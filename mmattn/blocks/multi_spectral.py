@@ -10,8 +10,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
 
-from ._helpers import (LinearMLP, adaptive_pool_matrix, check_input,
-                       reduced_channels)
+from ..checks import check_input
+from ..ops import adaptive_pool_matrix
+from .layers import LinearMLP, reduced_channels
 
 #: The authors' 'top16' frequencies (u along H, v along W) on a 7 x 7 grid,
 #: best first.
@@ -46,7 +47,7 @@ class MultiSpectralChannelAttention(nn.Module):
 
     - The pooling and the DCT are folded into one filter per frequency on
       the input's H x W (the pooling matrices are products, see
-      :func:`~mmattn.blocks._helpers.adaptive_avg_pool`): equal to pooling
+      :func:`~mmattn.ops.adaptive_avg_pool`): equal to pooling
       then filtering, with a deterministic backward and an ONNX export that
       keeps H and W dynamic.
     - The filters are a non-persistent buffer ``dct_filters`` (F, dct_h,

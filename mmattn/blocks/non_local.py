@@ -17,8 +17,8 @@ from mmcv.cnn import ConvModule
 from mmengine.model import constant_init, normal_init
 
 from ..ops import dot_product_attention
-from ._helpers import (_check_choice, _check_positive_int, _check_real,
-                       check_input)
+from ..checks import (check_bool, check_choice, check_input,
+                      check_positive_int, check_real)
 
 MODES = ('embedded_gaussian', 'gaussian', 'dot_product', 'concatenation')
 
@@ -103,18 +103,21 @@ class NonLocal(nn.Module):
                  std=0.01,
                  zeros_init=True):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('reduction', reduction)
-        _check_choice('mode', mode, MODES)
-        _check_real('std', std, positive=True)
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('reduction', reduction)
+        check_choice('mode', mode, MODES)
+        check_real('std', std, positive=True)
         self.in_channels = in_channels
         self.reduction = reduction
-        self.use_scale = bool(use_scale)
+        check_bool('use_scale', use_scale)
+        check_bool('sub_sample', sub_sample)
+        check_bool('zeros_init', zeros_init)
+        self.use_scale = use_scale
         self.inter_channels = max(in_channels // reduction, 1)
         self.mode = mode
-        self.sub_sample = bool(sub_sample)
+        self.sub_sample = sub_sample
         self.std = std
-        self.zeros_init = bool(zeros_init)
+        self.zeros_init = zeros_init
 
         # Built in mmcv's order, so that one seed gives mmcv's weights.
         def projection(in_ch, out_ch, **kwargs):

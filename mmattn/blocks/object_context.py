@@ -14,7 +14,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 
 from ..ops import dot_product_attention
-from ._helpers import _check_positive_int, _check_real, check_input
+from ..checks import check_input, check_positive_int, check_real
 
 
 def _check_logits(logits, x):
@@ -47,7 +47,7 @@ class SpatialGather(nn.Module):
 
     def __init__(self, scale=1.0):
         super().__init__()
-        _check_real('scale', scale)
+        check_real('scale', scale)
         self.scale = scale
 
     def forward(self, x, logits):
@@ -109,9 +109,9 @@ class ObjectContext(nn.Module):
                  norm_cfg=None,
                  act_cfg=dict(type='ReLU')):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('channels', channels)
-        _check_real('region_scale', region_scale)
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('channels', channels)
+        check_real('region_scale', region_scale)
         self.in_channels = in_channels
         self.channels = channels
         conv = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)

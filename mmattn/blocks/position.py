@@ -14,7 +14,7 @@ from mmcv.cnn import Scale
 
 from ..ops import dot_product_attention
 from ..ops.attention import IMPLEMENTATIONS
-from ._helpers import _check_choice, _check_positive_int, check_input
+from ..checks import check_choice, check_input, check_positive_int
 
 
 class PositionAttention(nn.Module):
@@ -54,11 +54,11 @@ class PositionAttention(nn.Module):
 
     def __init__(self, in_channels, channels=None, impl='auto'):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('channels', channels, allow_none=True)
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('channels', channels, allow_none=True)
         self.in_channels = in_channels
         self.channels = channels or max(1, in_channels // 8)
-        _check_choice('impl', impl, IMPLEMENTATIONS)
+        check_choice('impl', impl, IMPLEMENTATIONS)
         self.impl = impl
         self.key_project = nn.Conv2d(in_channels, self.channels, 1)
         self.query_project = nn.Conv2d(in_channels, self.channels, 1)

@@ -13,8 +13,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
 
-from ._helpers import (LinearMLP, _check_scales, adaptive_avg_pool,
-                       check_input, reduced_channels)
+from ..checks import check_input, check_scales
+from ..ops import adaptive_avg_pool
+from .layers import LinearMLP, reduced_channels
 
 
 class SpatialPyramidAttention(nn.Module):
@@ -64,7 +65,7 @@ class SpatialPyramidAttention(nn.Module):
                  gate_cfg=dict(type='Sigmoid')):
         super().__init__()
         self.hidden_channels = reduced_channels(in_channels, reduction)
-        _check_scales('pool_sizes', pool_sizes)
+        check_scales('pool_sizes', pool_sizes)
         self.in_channels = in_channels
         self.reduction = reduction
         self.pool_sizes = tuple(pool_sizes)

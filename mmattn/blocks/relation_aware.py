@@ -9,8 +9,8 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 
-from ._helpers import (_check_choice, _check_positive_int, adaptive_avg_pool,
-                       check_input, resize_bilinear)
+from ..checks import check_choice, check_input, check_positive_int
+from ..ops import adaptive_avg_pool, resize_bilinear
 
 
 def _pair_of_positive_ints(name, value):
@@ -104,14 +104,14 @@ class RelationAwareAttention(nn.Module):
                  down_ratio=8,
                  norm_cfg=dict(type='BN')):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
+        check_positive_int('in_channels', in_channels)
         self.spatial_size = _pair_of_positive_ints('spatial_size',
                                                    spatial_size)
-        _check_choice('mode', mode, self.MODES)
+        check_choice('mode', mode, self.MODES)
         for name, value in (('channel_ratio', channel_ratio),
                             ('spatial_ratio', spatial_ratio),
                             ('down_ratio', down_ratio)):
-            _check_positive_int(name, value)
+            check_positive_int(name, value)
         num_positions = self.spatial_size[0] * self.spatial_size[1]
         if channel_ratio > in_channels:
             raise ValueError(

@@ -10,7 +10,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
-from ._helpers import _check_positive_int, check_input, resize_bilinear
+from ..checks import (check_bool, check_input, check_non_negative_int,
+                      check_positive_int)
+from ..ops import resize_bilinear
 
 _PRE_ACTIVATION = ('norm', 'act', 'conv')
 
@@ -112,23 +114,18 @@ class ResidualAttention(nn.Module):
                  norm_cfg=dict(type='BN'),
                  zero_init=True):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('num_downsamples', num_downsamples)
-        for name, value in (('num_pre_units', num_pre_units),
-                            ('num_trunk_units', num_trunk_units)):
-            if (isinstance(value, bool) or not isinstance(value, int)
-                    or value < 0):
-                raise ValueError(
-                    f'{name} must be a non-negative int, got {value!r}')
-        _check_positive_int('num_mask_units', num_mask_units)
-        _check_positive_int('unit_reduction', unit_reduction)
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('num_downsamples', num_downsamples)
+        check_non_negative_int('num_pre_units', num_pre_units)
+        check_non_negative_int('num_trunk_units', num_trunk_units)
+        check_positive_int('num_mask_units', num_mask_units)
+        check_positive_int('unit_reduction', unit_reduction)
         if unit_reduction > in_channels:
             raise ValueError(
                 f'unit_reduction must be <= in_channels ({in_channels}), got '
                 f'{unit_reduction!r}')
         hidden = in_channels // unit_reduction
-        if not isinstance(zero_init, bool):
-            raise TypeError(f'zero_init must be a bool, got {zero_init!r}')
+        check_bool('zero_init', zero_init)
         self.in_channels = in_channels
         self.num_downsamples = num_downsamples
         self.zero_init = zero_init

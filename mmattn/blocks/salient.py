@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
 from ..ops import salient_select
-from ._helpers import _check_positive_int, check_input, resize_bilinear
+from ..checks import check_bool, check_input, check_positive_int
+from ..ops import resize_bilinear
 
 
 class SalientPositionAttention(nn.Module):
@@ -68,16 +69,19 @@ class SalientPositionAttention(nn.Module):
                  norm_cfg=dict(type='BN'),
                  zero_init=False):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('inter_channels', inter_channels, allow_none=True)
-        _check_positive_int('k', k)
-        _check_positive_int('reduction', reduction)
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('inter_channels', inter_channels, allow_none=True)
+        check_positive_int('k', k)
+        check_positive_int('reduction', reduction)
         self.in_channels = in_channels
         self.inter_channels = inter_channels or max(1, in_channels // 2)
         self.k = k
-        self.adaptive = bool(adaptive)
+        check_bool('adaptive', adaptive)
+        check_bool('sub_sample', sub_sample)
+        check_bool('zero_init', zero_init)
+        self.adaptive = adaptive
         self.reduction = reduction
-        self.sub_sample = bool(sub_sample)
+        self.sub_sample = sub_sample
 
         self.theta = nn.Conv2d(in_channels, self.inter_channels, 1)
         g = nn.Conv2d(in_channels, self.inter_channels, 1)
@@ -86,7 +90,7 @@ class SalientPositionAttention(nn.Module):
         if norm_cfg is not None:
             layers.append(build_norm_layer(norm_cfg, in_channels)[1])
         self.W = nn.Sequential(*layers)
-        self.zero_init = bool(zero_init)
+        self.zero_init = zero_init
         self.init_weights()
         self._register_load_state_dict_pre_hook(self._drop_reference_phi)
 

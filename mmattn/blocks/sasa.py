@@ -10,7 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._helpers import _check_odd_kernel, _check_positive_int, check_input
+from ..checks import (check_bool, check_input, check_odd_kernel,
+                      check_positive_int)
 
 
 class StandAloneSelfAttentionConv(nn.Module):
@@ -100,12 +101,12 @@ class StandAloneSelfAttentionConv(nn.Module):
                  num_heads=8,
                  window_size=7):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('out_channels', out_channels, allow_none=True)
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('out_channels', out_channels, allow_none=True)
         out_channels = in_channels if out_channels is None else out_channels
-        _check_odd_kernel('kernel_size', kernel_size)
-        _check_positive_int('stride', stride)
-        _check_positive_int('dilation', dilation)
+        check_odd_kernel('kernel_size', kernel_size)
+        check_positive_int('stride', stride)
+        check_positive_int('dilation', dilation)
         same_padding = dilation * (kernel_size - 1) // 2
         if padding is not None and (isinstance(padding, bool)
                                     or padding != same_padding):
@@ -116,10 +117,9 @@ class StandAloneSelfAttentionConv(nn.Module):
         if groups != 1 or isinstance(groups, bool):
             raise ValueError(
                 f'groups must be 1 (use num_heads), got {groups!r}')
-        if not isinstance(bias, bool):
-            raise TypeError(f'bias must be a bool, got {bias!r}')
-        _check_positive_int('num_heads', num_heads)
-        _check_odd_kernel('window_size', window_size, allow_none=True)
+        check_bool('bias', bias)
+        check_positive_int('num_heads', num_heads)
+        check_odd_kernel('window_size', window_size, allow_none=True)
         if out_channels % num_heads or (out_channels // num_heads) % 2:
             raise ValueError(
                 f'out_channels ({out_channels}) must be num_heads '

@@ -8,8 +8,9 @@ segmentation_models_pytorch ``SCSEModule``.
 import torch
 import torch.nn as nn
 
-from ._helpers import (ChannelMLP, _check_choice, check_input,
-                       global_avg_pool, reduced_channels)
+from ..checks import check_choice, check_input
+from ..ops import global_avg_pool
+from .layers import ChannelMLP, reduced_channels
 
 
 class SpatialChannelSqueezeExcitation(nn.Module):
@@ -57,7 +58,7 @@ class SpatialChannelSqueezeExcitation(nn.Module):
     def __init__(self, in_channels, reduction=16, fusion='add',
                  min_channels=1):
         super().__init__()
-        _check_choice('fusion', fusion, self.FUSIONS)
+        check_choice('fusion', fusion, self.FUSIONS)
         self.in_channels = in_channels
         self.reduction = reduction
         self.fusion = fusion

@@ -6,8 +6,9 @@ Paper: "Squeeze-and-Excitation Networks", J. Hu, L. Shen, G. Sun, CVPR 2018
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
 
-from ._helpers import (ChannelMLP, check_input, global_avg_pool,
-                       reduced_channels)
+from ..checks import check_input
+from ..ops import global_avg_pool
+from .layers import ChannelMLP, reduced_channels
 
 
 class SqueezeExcitation(nn.Module):

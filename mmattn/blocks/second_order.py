@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_norm_layer
 
-from ._helpers import _check_positive_int, check_input
+from ..checks import check_input, check_positive_int
 
 
 def channel_covariance(x):
@@ -85,9 +85,9 @@ class GlobalSecondOrderPooling(nn.Module):
                  expansion=4,
                  norm_cfg=dict(type='BN')):
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('cov_channels', cov_channels, allow_none=True)
-        _check_positive_int('expansion', expansion)
+        check_positive_int('in_channels', in_channels)
+        check_positive_int('cov_channels', cov_channels, allow_none=True)
+        check_positive_int('expansion', expansion)
         if cov_channels is None:
             cov_channels = min(128, in_channels)
         elif cov_channels > in_channels:

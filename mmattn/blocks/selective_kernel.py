@@ -7,8 +7,10 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 
-from ._helpers import (_check_odd_kernel, _check_positive_int, check_input,
-                       global_avg_pool, refuse_single_sample_batch_norm)
+from ..checks import (check_bool, check_input, check_odd_kernel,
+                      check_positive_int)
+from ..ops import global_avg_pool
+from .layers import refuse_single_sample_batch_norm
 
 
 class SelectiveKernelConv(nn.Module):
@@ -106,8 +108,8 @@ class SelectiveKernelConv(nn.Module):
                             ('stride', stride), ('dilation', dilation),
                             ('groups', groups), ('reduction', reduction),
                             ('min_channels', min_channels)):
-            _check_positive_int(name, value)
-        _check_odd_kernel('kernel_size', kernel_size)
+            check_positive_int(name, value)
+        check_odd_kernel('kernel_size', kernel_size)
         same = dilation * (kernel_size - 1) // 2
         if padding is not None and (isinstance(padding, bool)
                                     or padding != same):
@@ -125,8 +127,7 @@ class SelectiveKernelConv(nn.Module):
                 raise ValueError(
                     f'groups must divide {name} ({channels}), got '
                     f'{groups!r}')
-        if not isinstance(bias, bool):
-            raise TypeError(f'bias must be a bool, got {bias!r}')
+        check_bool('bias', bias)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = stride

@@ -19,6 +19,8 @@ weighted sum to an mmengine model's losses with one config line.
 import torch
 import torch.nn as nn
 
+from ..checks import check_input, check_positive_int
+
 
 class SelfAdaptivePoolingAttention(nn.Module):
     """Self-adaptive pooling channel gate; keeps the input shape.
@@ -60,10 +62,7 @@ class SelfAdaptivePoolingAttention(nn.Module):
 
     def __init__(self, in_channels):
         super().__init__()
-        if (isinstance(in_channels, bool) or not isinstance(in_channels, int)
-                or in_channels <= 0):
-            raise ValueError(
-                f'in_channels must be a positive int, got {in_channels!r}')
+        check_positive_int('in_channels', in_channels)
         self.in_channels = in_channels
         shape = (1, in_channels, 1, 1)
         self.w1 = nn.Parameter(torch.empty(shape))
@@ -91,10 +90,7 @@ class SelfAdaptivePoolingAttention(nn.Module):
         return self.p.square().sum()
 
     def forward(self, x):
-        if x.dim() != 4 or x.size(1) != self.in_channels:
-            raise ValueError(
-                f'x must have shape (N, {self.in_channels}, H, W), got '
-                f'{tuple(x.shape)}')
+        check_input(x, self.in_channels)
         # amax/amin rather than adaptive_max_pool2d: their backward spreads
         # the gradient evenly over tied extrema instead of scattering to one
         # recorded index, which is deterministic on every device.

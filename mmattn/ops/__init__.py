@@ -1,5 +1,14 @@
-"""Custom operators of mmattn (torch only; no OpenMMLab imports here)."""
+"""Kernels of mmattn (torch only; no OpenMMLab imports here): the custom
+operators, and the pooling and resizing the blocks need with a deterministic
+backward and a dynamic-size ONNX export."""
 from .attention import dot_product_attention
+from .pooling import (adaptive_avg_pool, adaptive_pool_matrix,
+                      global_avg_pool, global_max_pool)
+from .resize import bilinear_resize_by_matmul, resize_bilinear
 from .salient import salient_select
 
-__all__ = ['dot_product_attention', 'salient_select']
+__all__ = [
+    'adaptive_avg_pool', 'adaptive_pool_matrix', 'bilinear_resize_by_matmul',
+    'dot_product_attention', 'global_avg_pool', 'global_max_pool',
+    'resize_bilinear', 'salient_select'
+]

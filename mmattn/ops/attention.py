@@ -102,8 +102,7 @@ def _exporting():
 
 def _reference(query, key, value, scale):
     # bmm rather than matmul: matmul's backward through the transposed key
-    # holds one more input-sized buffer (CAM at 512 x 8192, batch 2:
-    # 164 MB peak against bmm's 134 MB).
+    # holds one more input-sized buffer (measured in docs/context.md).
     lead = query.shape[:-2]
     if query.dim() != 3:
         query, key, value = (t.reshape(-1, *t.shape[-2:])

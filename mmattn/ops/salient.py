@@ -32,15 +32,8 @@ float64 saliency has no spare bits for that, so it goes through a stable
 descending sort instead (O(L log L); float64 is for reference and gradcheck
 work, where exactness matters more than speed).
 
-Measured on a shared 2-core CPU (torch 2.13, medians of 200 runs; expect
-noise), saliency of shape (2, 8192), k = 8: plain ``torch.topk`` of the float
-saliency 0.017 ms; packed-key ``topk`` 0.038 ms; a tie fix at the k-th place
-after a plain ``topk`` (a second ``topk``, a cumsum and a sort of k) 0.10 ms;
-stable sort 0.98 ms. The packed key is kept. The whole op on a
-(2, 256, 8192) float32 input takes about 1.1 ms (0.8 ms of it the saliency
-pass; the naive ``(x * x).sum(1).topk`` + gather, which builds the full
-square and has no tie rule, about 1.0 ms), so the exact tie-break costs
-about 2% of the op.
+Why a packed key rather than a tie fix after a plain ``topk``, or a stable
+sort: the timings are in docs/spanet.md.
 """
 import numbers
 from typing import Dict, Tuple

@@ -3,6 +3,7 @@ from mmseg.models.decode_heads.cc_head import CCHead as _MMSegCCHead
 from mmseg.models.decode_heads.fcn_head import FCNHead
 
 from ...blocks import CrissCrossAttention
+from ...checks import check_non_negative_int
 from ...registry import MODELS
 
 
@@ -31,10 +32,7 @@ class CCHead(_MMSegCCHead):
     """
 
     def __init__(self, recurrence=2, **kwargs):
-        if (isinstance(recurrence, bool) or not isinstance(recurrence, int)
-                or recurrence < 0):
-            raise ValueError(
-                f'recurrence must be an int >= 0, got {recurrence!r}')
+        check_non_negative_int('recurrence', recurrence)
         # mmseg's CCHead.__init__ would build mmcv's block (and refuse to
         # run without mmcv's compiled ops); build the FCN part directly
         FCNHead.__init__(self, num_convs=2, **kwargs)

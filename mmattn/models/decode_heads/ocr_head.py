@@ -4,7 +4,7 @@ from mmseg.models.decode_heads.cascade_decode_head import \
     BaseCascadeDecodeHead
 
 from ...blocks import ObjectContext
-from ...blocks._helpers import _check_positive_int, _check_real
+from ...checks import check_positive_int, check_real
 from ...registry import MODELS
 
 
@@ -42,8 +42,8 @@ class OCRHead(BaseCascadeDecodeHead):
     """
 
     def __init__(self, ocr_channels, scale=1, **kwargs):
-        _check_positive_int('ocr_channels', ocr_channels)
-        _check_real('scale', scale)
+        check_positive_int('ocr_channels', ocr_channels)
+        check_real('scale', scale)
         super().__init__(**kwargs)
         self.ocr_channels = ocr_channels
         self.scale = scale

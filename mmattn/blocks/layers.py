@@ -1,0 +1,80 @@
+"""Layers and rules the blocks share: the excitation MLPs, the squeeze
+width, and the batch-of-one check for BN over pooled vectors.
+
+Argument checks are in :mod:`mmattn.checks`; pooling and resizing kernels in
+:mod:`mmattn.ops`.
+"""
+from collections import OrderedDict
+
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer
+
+from ..checks import check_positive_int
+
+__all__ = ['ChannelMLP', 'LinearMLP', 'reduced_channels',
+           'refuse_single_sample_batch_norm']
+
+
+def reduced_channels(in_channels, reduction, min_channels=1):
+    """Hidden width of a squeeze MLP: ``max(min_channels, C // reduction)``.
+
+    The SE/CBAM papers' rule. ``reduction`` may not exceed ``in_channels``
+    (a wider bottleneck than the input is a configuration mistake).
+    """
+    check_positive_int('in_channels', in_channels)
+    check_positive_int('reduction', reduction)
+    check_positive_int('min_channels', min_channels)
+    if reduction > in_channels:
+        raise ValueError(
+            f'reduction must be <= in_channels ({in_channels}), got '
+            f'{reduction!r}')
+    return max(min_channels, in_channels // reduction)
+
+
+class ChannelMLP(nn.Sequential):
+    """1x1 conv (bias) -> activation -> 1x1 conv (bias): C -> hidden -> C.
+
+    The excitation MLP of SE and CBAM's channel gate. A 1x1 conv on a
+    (N, C, 1, 1) map is a fully connected layer; its weight is the Linear
+    weight viewed as (out, in, 1, 1). Children: ``fc1``, ``act``, ``fc2``.
+    """
+
+    def __init__(self, in_channels, hidden_channels,
+                 act_cfg=dict(type='ReLU')):
+        super().__init__(OrderedDict(
+            fc1=nn.Conv2d(in_channels, hidden_channels, 1),
+            act=build_activation_layer(act_cfg),
+            fc2=nn.Conv2d(hidden_channels, in_channels, 1)))
+
+
+class LinearMLP(nn.Sequential):
+    """Linear -> activation -> Linear on (N, in_features) vectors.
+
+    The bias-free excitation MLPs of SPA and FcaNet, kept as ``nn.Linear``
+    so that the authors' ``fc.0``/``fc.2`` weights load without reshaping.
+    Children: ``fc1``, ``act``, ``fc2``.
+    """
+
+    def __init__(self, in_features, hidden_features, out_features,
+                 bias=False, act_cfg=dict(type='ReLU')):
+        super().__init__(OrderedDict(
+            fc1=nn.Linear(in_features, hidden_features, bias=bias),
+            act=build_activation_layer(act_cfg),
+            fc2=nn.Linear(hidden_features, out_features, bias=bias)))
+
+
+def refuse_single_sample_batch_norm(norm, x, name):
+    """Raise ValueError where a BN over pooled (N, C, 1, 1) vectors would
+    see one value per channel (batch size 1 in training).
+
+    torch raises too, but without saying which argument to change. Only
+    plain BN is checked: SyncBN pools its statistics over every process.
+    """
+    if (x.size(0) == 1 and norm is not None and norm.training
+            and isinstance(norm, (nn.BatchNorm1d, nn.BatchNorm2d))):
+        raise ValueError(
+            f'{name} gives a {type(norm).__name__} over pooled (N, C, 1, 1) '
+            'vectors, which needs a batch of at least 2 in training, got '
+            'batch size 1; '
+            'train with 2 or more samples per GPU (or SyncBN), or set '
+            f'{name}=dict(type=\'GN\', num_groups=...) or None')

@@ -1,0 +1,99 @@
+"""Argument checks shared by every layer of mmattn (ops, blocks, heads).
+
+Each check raises a ``ValueError`` (``TypeError`` for a flag that is not a
+bool) whose message names the argument, what was expected and what was
+given, at construction time, instead of an error from deep inside torch at
+the first forward. Pure Python: nothing here imports torch or OpenMMLab.
+"""
+import numbers
+
+__all__ = [
+    'check_bool', 'check_choice', 'check_input', 'check_non_negative_int',
+    'check_odd_kernel', 'check_positive_int', 'check_real', 'check_scales'
+]
+
+
+def _is_int(value):
+    # bool is an int subclass: True is not a width of 1
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_positive_int(name, value, allow_none=False):
+    """Raise ValueError unless ``value`` is an int > 0 (bools refused)."""
+    if allow_none and value is None:
+        return
+    if not _is_int(value) or value <= 0:
+        raise ValueError(
+            f'{name} must be a positive int{" or None" if allow_none else ""}'
+            f', got {value!r}')
+
+
+def check_non_negative_int(name, value):
+    """Raise ValueError unless ``value`` is an int >= 0 (bools refused)."""
+    if not _is_int(value) or value < 0:
+        raise ValueError(f'{name} must be a non-negative int, got {value!r}')
+
+
+def check_odd_kernel(name, value, allow_none=False):
+    """Raise ValueError unless ``value`` is a positive odd int.
+
+    An odd kernel with padding ``(k - 1) // 2`` keeps the length, which is
+    what a shape-preserving gate needs.
+    """
+    if allow_none and value is None:
+        return
+    if not _is_int(value) or value <= 0 or value % 2 == 0:
+        raise ValueError(
+            f'{name} must be a positive odd int'
+            f'{" or None" if allow_none else ""}, got {value!r}')
+
+
+def check_real(name, value, positive=False):
+    """Raise ValueError unless ``value`` is a finite real number (and > 0
+    with ``positive``)."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or value != value or abs(value) == float('inf')
+            or (positive and value <= 0)):
+        raise ValueError(
+            f'{name} must be a {"positive " if positive else ""}finite '
+            f'number, got {value!r}')
+
+
+def check_scales(name, scales):
+    """Raise ValueError unless ``scales`` is a non-empty tuple/list of
+    positive ints (pyramid sizes, query scales)."""
+    if not isinstance(scales, (tuple, list)) or not scales:
+        raise ValueError(
+            f'{name} must be a non-empty tuple of positive ints, got '
+            f'{scales!r}')
+    for scale in scales:
+        check_positive_int(f'every entry of {name}', scale)
+
+
+def check_choice(name, value, choices):
+    """Raise ValueError unless ``value`` is one of ``choices``.
+
+    Types must match too, so ``2.0`` or ``True`` is not taken for ``2`` or
+    ``1``.
+    """
+    if not any(type(value) is type(c) and value == c for c in choices):
+        raise ValueError(
+            f'{name} must be one of {tuple(choices)!r}, got {value!r}')
+
+
+def check_bool(name, value):
+    """Raise TypeError unless ``value`` is True or False (a flag given as
+    ``'False'`` or ``0`` in a config is refused, not read as its truth
+    value)."""
+    if not isinstance(value, bool):
+        raise TypeError(f'{name} must be a bool, got {value!r}')
+
+
+def check_input(x, in_channels, name='x'):
+    """Raise ValueError unless the tensor ``x`` is ``(N, in_channels, H,
+    W)``; ``name`` is the argument named in the message (blocks with several
+    inputs)."""
+    if x.dim() != 4 or x.size(1) != in_channels:
+        raise ValueError(
+            f'{name} must have shape (N, {in_channels}, H, W), got '
+            f'{tuple(x.shape)}')
