@@ -5,11 +5,14 @@ bool) whose message names the argument, what was expected and what was
 given, at construction time, instead of an error from deep inside torch at
 the first forward. Pure Python: nothing here imports torch or OpenMMLab.
 """
+import functools
 import numbers
+import warnings
 
 __all__ = [
     'check_bool', 'check_choice', 'check_input', 'check_non_negative_int',
-    'check_odd_kernel', 'check_positive_int', 'check_real', 'check_scales'
+    'check_odd_kernel', 'check_positive_int', 'check_real', 'check_scales',
+    'renamed_arguments'
 ]
 
 
@@ -97,3 +100,29 @@ def check_input(x, in_channels, name='x'):
         raise ValueError(
             f'{name} must have shape (N, {in_channels}, H, W), got '
             f'{tuple(x.shape)}')
+
+
+def renamed_arguments(**renames):
+    """Decorate ``__init__`` so that old argument names keep working for one
+    release: ``@renamed_arguments(reduction='k_divisor')`` passes a given
+    ``reduction=`` on as ``k_divisor=`` with a ``DeprecationWarning`` naming
+    both, and refuses a call that gives both (``TypeError``).
+    """
+    def decorate(init):
+        @functools.wraps(init)
+        def wrapper(self, *args, **kwargs):
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise TypeError(
+                        f'{type(self).__name__}: give {new}= only ({old}= is '
+                        f'its deprecated name), got both')
+                warnings.warn(
+                    f'{type(self).__name__}: {old}= is deprecated and will '
+                    f'be removed in the next release; use {new}=',
+                    DeprecationWarning, stacklevel=2)
+                kwargs[new] = kwargs.pop(old)
+            return init(self, *args, **kwargs)
+        return wrapper
+    return decorate

@@ -53,7 +53,7 @@ def test_check_input_names_the_argument():
 
 
 @pytest.mark.parametrize('cls, flag', [
-    (CBAM, 'zero_init_spatial_norm'), (NonLocal, 'use_scale'),
+    (CBAM, 'zero_init'), (NonLocal, 'use_scale'),
     (NonLocal, 'sub_sample'), (NonLocal, 'zeros_init'),
     (SalientPositionAttention, 'adaptive'),
     (SalientPositionAttention, 'sub_sample'),
@@ -67,3 +67,34 @@ def test_block_flags_must_be_bools(cls, flag):
     blocks used to read it as its truth value)."""
     with pytest.raises(TypeError, match=f'{flag} must be a bool, got 0'):
         cls(64, **{flag: 0})
+
+
+@pytest.mark.parametrize('build, old, new, attr, value', [
+    (lambda **kw: SalientPositionAttention(8, adaptive=True, **kw),
+     'reduction', 'k_divisor', 'k_divisor', 4),
+    (lambda **kw: CBAM(16, **kw), 'zero_init_spatial_norm', 'zero_init',
+     'zero_init', False),
+    (lambda **kw: ResidualAttention(16, **kw), 'unit_reduction', 'reduction',
+     'hidden_channels', 2),
+])
+def test_renamed_arguments_keep_working_for_one_release(build, old, new,
+                                                         attr, value):
+    with pytest.warns(DeprecationWarning, match=f'{old}= is deprecated.*'
+                      f'use {new}='):
+        legacy = build(**{old: value})
+    current = build(**{new: value})
+    if attr == 'hidden_channels':  # RA: the units' width
+        assert legacy.pre[0].layers[0].conv.out_channels == \
+            current.pre[0].layers[0].conv.out_channels == 16 // value
+    else:
+        assert getattr(legacy, attr) == getattr(current, attr) == value
+    with pytest.raises(TypeError, match=f'give {new}= only'):
+        build(**{old: value, new: value})
+
+
+def test_spa_head_takes_the_old_name_too():
+    from mmattn.models.decode_heads import SPAHead
+    kwargs = dict(in_channels=8, channels=8, num_classes=3, adaptive=True)
+    with pytest.warns(DeprecationWarning, match='use k_divisor='):
+        head = SPAHead(reduction=2, **kwargs)
+    assert head.spa_block.k_divisor == 2

@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 
-from ..checks import check_bool, check_input, check_odd_kernel
+from ..checks import (check_bool, check_input, check_odd_kernel,
+                      renamed_arguments)
 from ..ops import global_avg_pool, global_max_pool
 from .layers import ChannelMLP, reduced_channels
 
@@ -33,10 +34,12 @@ class CBAM(nn.Module):
         norm_cfg (dict, optional): norm after the spatial conv (mmcv config,
             one channel). Defaults to BN with momentum 0.01 (the authors'
             PyTorch value). None leaves the spatial conv bare.
-        zero_init_spatial_norm (bool): start the spatial norm's weight and
-            bias at 0 (with ``norm_cfg=None``: the conv weight), so the
-            spatial gate starts as sigmoid(0) = 0.5 everywhere. This is what
-            the authors' ResNet init does. Defaults to True.
+        zero_init (bool): start the spatial norm's weight and bias at 0
+            (with ``norm_cfg=None``: the conv weight), so the spatial gate
+            starts as sigmoid(0) = 0.5 everywhere. This is what the authors'
+            ResNet init does. Defaults to True. Formerly
+            ``zero_init_spatial_norm`` (deprecated name, accepted with a
+            warning).
 
     Shapes:
         input (N, C, H, W) -> output (N, C, H, W); any H, W >= 1.
@@ -56,20 +59,21 @@ class CBAM(nn.Module):
 
     _abbr_ = 'cbam'
 
+    @renamed_arguments(zero_init_spatial_norm='zero_init')
     def __init__(self,
                  in_channels,
                  reduction=16,
                  spatial_kernel=7,
                  norm_cfg=dict(type='BN', momentum=0.01),
-                 zero_init_spatial_norm=True):
+                 zero_init=True):
         super().__init__()
         self.in_channels = in_channels
         self.reduction = reduction
         self.hidden_channels = reduced_channels(in_channels, reduction)
         check_odd_kernel('spatial_kernel', spatial_kernel)
         self.spatial_kernel = spatial_kernel
-        check_bool('zero_init_spatial_norm', zero_init_spatial_norm)
-        self.zero_init_spatial_norm = zero_init_spatial_norm
+        check_bool('zero_init', zero_init)
+        self.zero_init = zero_init
 
         self.mlp = ChannelMLP(in_channels, self.hidden_channels,
                               dict(type='ReLU'))
@@ -82,7 +86,7 @@ class CBAM(nn.Module):
 
     def init_weights(self):
         """Zero the spatial gate's last affine layer (see the class doc)."""
-        if not self.zero_init_spatial_norm:
+        if not self.zero_init:
             return
         with torch.no_grad():
             if self.spatial_norm is None:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
 from ..checks import (check_bool, check_input, check_non_negative_int,
-                      check_positive_int)
+                      check_positive_int, renamed_arguments)
 from ..ops import resize_bilinear
 
 _PRE_ACTIVATION = ('norm', 'act', 'conv')
@@ -74,7 +74,7 @@ class ResidualAttention(nn.Module):
     ``init_cfg``.
 
     Args:
-        in_channels (int): channels C of the input (>= ``unit_reduction``).
+        in_channels (int): channels C of the input (>= ``reduction``).
         num_downsamples (int): D, the number of max-pool down-samplings in
             the mask. The paper uses 3, 2, 1 for its 56x56, 28x28 and 14x14
             stages. Defaults to 2.
@@ -83,7 +83,9 @@ class ResidualAttention(nn.Module):
         num_trunk_units (int): t, trunk units (0 allowed: T = pre(x)).
             Defaults to 2.
         num_mask_units (int): r, units per mask step. Defaults to 1.
-        unit_reduction (int): bottleneck width C // unit_reduction.
+        reduction (int): bottleneck width C // reduction of every residual
+            unit. Formerly ``unit_reduction`` (deprecated name, accepted with
+            a warning).
             Defaults to 4.
         norm_cfg (dict): norm of the units and the mask head (mmcv config).
             Defaults to BN.
@@ -100,17 +102,18 @@ class ResidualAttention(nn.Module):
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'RA'
     small_cfg = dict(num_downsamples=1, num_pre_units=0, num_trunk_units=0,
-                     unit_reduction=16)
+                     reduction=16)
 
     _abbr_ = 'ra'
 
+    @renamed_arguments(unit_reduction='reduction')
     def __init__(self,
                  in_channels,
                  num_downsamples=2,
                  num_pre_units=1,
                  num_trunk_units=2,
                  num_mask_units=1,
-                 unit_reduction=4,
+                 reduction=4,
                  norm_cfg=dict(type='BN'),
                  zero_init=True):
         super().__init__()
@@ -119,12 +122,12 @@ class ResidualAttention(nn.Module):
         check_non_negative_int('num_pre_units', num_pre_units)
         check_non_negative_int('num_trunk_units', num_trunk_units)
         check_positive_int('num_mask_units', num_mask_units)
-        check_positive_int('unit_reduction', unit_reduction)
-        if unit_reduction > in_channels:
+        check_positive_int('reduction', reduction)
+        if reduction > in_channels:
             raise ValueError(
-                f'unit_reduction must be <= in_channels ({in_channels}), got '
-                f'{unit_reduction!r}')
-        hidden = in_channels // unit_reduction
+                f'reduction must be <= in_channels ({in_channels}), got '
+                f'{reduction!r}')
+        hidden = in_channels // reduction
         check_bool('zero_init', zero_init)
         self.in_channels = in_channels
         self.num_downsamples = num_downsamples

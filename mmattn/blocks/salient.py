@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
 from ..ops import salient_select
-from ..checks import check_bool, check_input, check_positive_int
+from ..checks import (check_bool, check_input, check_positive_int,
+                      renamed_arguments)
 from ..ops import resize_bilinear
 
 
@@ -33,8 +34,10 @@ class SalientPositionAttention(nn.Module):
             ``max(1, in_channels // 2)``.
         k (int): number of salient positions. Defaults to 8. Ignored when
             ``adaptive`` is True. Maps with fewer than k positions use all.
-        adaptive (bool): use ``k = max(1, H*W // reduction)`` of each input.
-        reduction (int): divisor of H*W for the adaptive k. Defaults to 16.
+        adaptive (bool): use ``k = max(1, H*W // k_divisor)`` of each input.
+        k_divisor (int): positions per selected position for the adaptive k
+            (it divides H*W, not the channels). Defaults to 16. Formerly
+            ``reduction`` (deprecated name, accepted with a warning).
         sub_sample (bool): max-pool g by 2 before aggregation and upsample
             W(y) bilinearly (align_corners=True) back to H x W. Any H x W works:
             the upsampling targets the input size, not a fixed factor.
@@ -59,12 +62,13 @@ class SalientPositionAttention(nn.Module):
 
     _abbr_ = 'spa'
 
+    @renamed_arguments(reduction='k_divisor')
     def __init__(self,
                  in_channels,
                  inter_channels=None,
                  k=8,
                  adaptive=False,
-                 reduction=16,
+                 k_divisor=16,
                  sub_sample=False,
                  norm_cfg=dict(type='BN'),
                  zero_init=False):
@@ -72,7 +76,7 @@ class SalientPositionAttention(nn.Module):
         check_positive_int('in_channels', in_channels)
         check_positive_int('inter_channels', inter_channels, allow_none=True)
         check_positive_int('k', k)
-        check_positive_int('reduction', reduction)
+        check_positive_int('k_divisor', k_divisor)
         self.in_channels = in_channels
         self.inter_channels = inter_channels or max(1, in_channels // 2)
         self.k = k
@@ -80,7 +84,7 @@ class SalientPositionAttention(nn.Module):
         check_bool('sub_sample', sub_sample)
         check_bool('zero_init', zero_init)
         self.adaptive = adaptive
-        self.reduction = reduction
+        self.k_divisor = k_divisor
         self.sub_sample = sub_sample
 
         self.theta = nn.Conv2d(in_channels, self.inter_channels, 1)
@@ -110,7 +114,7 @@ class SalientPositionAttention(nn.Module):
     def num_positions(self, height, width):
         """The k used for an H x W input (the module is never changed)."""
         if self.adaptive:
-            return max(1, height * width // self.reduction)
+            return max(1, height * width // self.k_divisor)
         return self.k
 
     def _g_conv(self):

@@ -81,7 +81,7 @@ def test_cbam_spatial_gate_starts_at_half():
     assert torch.all(nonorm.spatial_conv.weight == 0)
     torch.testing.assert_close(nonorm.spatial_gate(x),
                                torch.full((2, 1, 5, 6), 0.5))
-    plain = CBAM(16, zero_init_spatial_norm=False)
+    plain = CBAM(16, zero_init=False)
     assert torch.all(plain.spatial_norm.weight == 1)
 
 

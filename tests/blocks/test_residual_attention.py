@@ -120,8 +120,8 @@ RA = ResidualAttention
 @pytest.mark.parametrize('cls, kwargs, match', [
     (RA, dict(in_channels=0), r'in_channels.*got 0'),
     (RA, dict(in_channels=2),
-     r'unit_reduction.*<= in_channels \(2\).*got 4'),
-    (RA, dict(in_channels=8, unit_reduction=0), r'unit_reduction.*got 0'),
+     r'reduction.*<= in_channels \(2\).*got 4'),
+    (RA, dict(in_channels=8, reduction=0), r'reduction.*got 0'),
     (RA, dict(in_channels=8, num_downsamples=0), r'num_downsamples.*got 0'),
     (RA, dict(in_channels=8, num_pre_units=-1),
      r'num_pre_units.*non-negative.*got -1'),

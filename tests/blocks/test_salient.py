@@ -39,7 +39,7 @@ def _randomise_norm(block):
 
 SHAPES = [(2, 16, 7, 9), (1, 8, 1, 1), (1, 8, 2, 3), (3, 12, 16, 8)]
 OPTIONS = [
-    dict(), dict(k=3), dict(adaptive=True, reduction=4),
+    dict(), dict(k=3), dict(adaptive=True, k_divisor=4),
     dict(inter_channels=5, k=20), dict(sub_sample=True)
 ]
 
@@ -93,7 +93,7 @@ def test_loads_reference_state_dict_and_ignores_phi():
 
 
 def test_adaptive_k_does_not_change_the_module():
-    block = SalientPositionAttention(4, adaptive=True, reduction=4).eval()
+    block = SalientPositionAttention(4, adaptive=True, k_divisor=4).eval()
     _, info = block(torch.randn(1, 4, 4, 8), return_attention=True)
     assert info['indices'].shape == (1, 8)
     assert info['affinity'].shape == (1, 2, 2)
@@ -128,7 +128,7 @@ def test_autocast_softmax_in_float32(dtype):
     (dict(in_channels=0), 'in_channels'),
     (dict(in_channels=4, k=0), 'k'),
     (dict(in_channels=4, k=2.5), 'k'),
-    (dict(in_channels=4, reduction=0), 'reduction'),
+    (dict(in_channels=4, k_divisor=0), 'k_divisor'),
     (dict(in_channels=4, inter_channels=-1), 'inter_channels'),
 ])
 def test_bad_arguments(kwargs, match):

@@ -30,7 +30,7 @@ def test_equals_nlhead_when_both_blocks_are_identity():
 @pytest.mark.parametrize('n, h, w', [(1, 5, 7), (2, 8, 8), (1, 1, 3)])
 def test_forward_backward_shapes(n, h, w):
     head = SPAHead(in_channels=16, in_index=1, channels=8, num_classes=3,
-                   norm_cfg=dict(type='BN'), k=4, adaptive=True, reduction=2)
+                   norm_cfg=dict(type='BN'), k=4, adaptive=True, k_divisor=2)
     out = head(_inputs(n, h, w))
     assert out.shape == (n, 3, h, w)
     out.sum().backward()

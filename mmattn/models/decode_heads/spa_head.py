@@ -3,6 +3,7 @@ import torch
 from mmseg.models.decode_heads.fcn_head import FCNHead
 
 from ...blocks import SalientPositionAttention
+from ...checks import renamed_arguments
 from ...registry import MODELS
 
 
@@ -18,8 +19,10 @@ class SPAHead(FCNHead):
     Args:
         inter_channels (int, optional): C' of the block (default channels//2).
         k (int): salient positions. Defaults to 8.
-        adaptive (bool): adaptive k = max(1, H*W // reduction).
-        reduction (int): divisor of the adaptive k. Defaults to 16.
+        adaptive (bool): adaptive k = max(1, H*W // k_divisor).
+        k_divisor (int): positions per selected position for the adaptive k
+            (not a channel reduction). Defaults to 16. Formerly ``reduction``
+            (deprecated name, accepted with a warning).
         sub_sample (bool): sub-sample g by 2 inside the block.
         zero_init (bool): start the block as the identity.
         **kwargs: the arguments of mmseg's ``FCNHead`` / ``BaseDecodeHead``
@@ -30,11 +33,12 @@ class SPAHead(FCNHead):
     output logits (N, num_classes, H, W) at the selected level's size.
     """
 
+    @renamed_arguments(reduction='k_divisor')
     def __init__(self,
                  inter_channels=None,
                  k=8,
                  adaptive=False,
-                 reduction=16,
+                 k_divisor=16,
                  sub_sample=False,
                  zero_init=False,
                  **kwargs):
@@ -46,7 +50,7 @@ class SPAHead(FCNHead):
             inter_channels=inter_channels,
             k=k,
             adaptive=adaptive,
-            reduction=reduction,
+            k_divisor=k_divisor,
             sub_sample=sub_sample,
             norm_cfg=self.norm_cfg,
             zero_init=zero_init)
