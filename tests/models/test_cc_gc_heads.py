@@ -85,7 +85,8 @@ def test_cchead_recurrence_applies_the_shared_block():
 @pytest.mark.parametrize('cls, kwargs, error, match', [
     (CCHead, dict(recurrence=-1), ValueError, r'recurrence.*got -1'),
     (CCHead, dict(recurrence=1.5), ValueError, r'recurrence.*got 1\.5'),
-    (CCHead, dict(num_convs=1), TypeError, r'num_convs'),
+    (CCHead, dict(num_convs=1), ValueError, r'num_convs=2.*got num_convs=1'),
+    (GCHead, dict(num_convs=3), ValueError, r'num_convs=2.*got num_convs=3'),
     (GCHead, dict(ratio=0), ValueError, r'ratio.*got 0'),
     (GCHead, dict(pooling_type='max'), ValueError, r'pooling_type.*max'),
     (GCHead, dict(fusion_types='channel_add'), TypeError, r'fusion_types'),

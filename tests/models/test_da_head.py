@@ -128,3 +128,20 @@ def test_blocks_are_plugin_layers(name, cls, abbr):
     assert layer_name == abbr and type(layer) is cls
     x = torch.randn(1, 16, 5, 6)
     assert torch.equal(layer(x), x)  # gamma starts at 0
+
+
+def test_one_seed_gives_mmsegs_initial_weights():
+    """Built module by module in mmseg's order: the same seed gives the same
+    weights as mmseg's DAHead (building mmseg's PAM first and replacing it
+    drew different ones), and leaves the RNG where mmseg's leaves it."""
+    from mmseg.models.decode_heads.da_head import DAHead as MMSegDAHead
+    kwargs = dict(in_channels=8, channels=16, num_classes=3, pam_channels=4)
+    torch.manual_seed(0)
+    theirs = MMSegDAHead(**kwargs).state_dict()
+    after_theirs = torch.randn(3)
+    torch.manual_seed(0)
+    ours = DAHead(**kwargs).state_dict()
+    assert list(ours) == list(theirs)
+    for key, value in theirs.items():
+        assert torch.equal(ours[key], value), key
+    assert torch.equal(torch.randn(3), after_theirs)

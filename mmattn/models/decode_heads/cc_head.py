@@ -1,21 +1,19 @@
 """CCHead: mmseg's CCNet head with mmattn's criss-cross attention."""
-from mmseg.models.decode_heads.cc_head import CCHead as _MMSegCCHead
-from mmseg.models.decode_heads.fcn_head import FCNHead
-
 from ...blocks import CrissCrossAttention
 from ...checks import check_non_negative_int
 from ...registry import MODELS
+from .block_head import BlockHead
 
 
 @MODELS.register_module()
-class CCHead(_MMSegCCHead):
+class CCHead(BlockHead):
     """Drop-in for mmseg 1.2.2's ``CCHead`` (reached as ``mmattn.CCHead``).
 
     3x3 ConvModule (in_channels -> channels) -> criss-cross attention applied
     ``recurrence`` times with shared weights -> 3x3 ConvModule -> optional
     concat with the input and 3x3 ConvModule (``concat_input``) -> dropout
-    -> 1x1 classifier. mmseg's forward is inherited unchanged; only the
-    block differs: :class:`mmattn.blocks.CrissCrossAttention` instead of
+    -> 1x1 classifier (:class:`BlockHead`), as mmseg's head computes it,
+    built in its order (one seed, the same weights); only the block differs: :class:`mmattn.blocks.CrissCrossAttention` instead of
     ``mmcv.ops.CrissCrossAttention``, with the same state-dict keys
     (``cca.*``) and outputs, and no need for mmcv's compiled ops.
 
@@ -31,10 +29,16 @@ class CCHead(_MMSegCCHead):
     output logits (N, num_classes, H, W) at the selected level's size.
     """
 
+    block_name = 'cca'
+
     def __init__(self, recurrence=2, **kwargs):
         check_non_negative_int('recurrence', recurrence)
-        # mmseg's CCHead.__init__ would build mmcv's block (and refuse to
-        # run without mmcv's compiled ops); build the FCN part directly
-        FCNHead.__init__(self, num_convs=2, **kwargs)
+        super().__init__(**kwargs)
         self.recurrence = recurrence
         self.cca = CrissCrossAttention(self.channels)
+
+    def apply_block(self, x):
+        """The block ``recurrence`` times, with shared weights."""
+        for _ in range(self.recurrence):
+            x = self.cca(x)
+        return x

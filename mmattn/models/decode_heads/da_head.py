@@ -1,5 +1,8 @@
 """DAHead: mmseg's DANet head with mmattn's position and channel attention."""
+import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.da_head import DAHead as _MMSegDAHead
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from ...blocks import ChannelAttention, PositionAttention
 from ...registry import MODELS
@@ -34,7 +37,23 @@ class DAHead(_MMSegDAHead):
     """
 
     def __init__(self, pam_channels, cam_form='danet', **kwargs):
-        super().__init__(pam_channels, **kwargs)
-        # Same attribute names as mmseg's, so state-dict keys are unchanged.
-        self.pam = PositionAttention(self.channels, pam_channels)
-        self.cam = ChannelAttention(self.channels, form=cam_form)
+        # mmseg's DAHead.__init__ would build its own PAM and CAM first (and
+        # draw their random weights), so one seed would not give mmseg's
+        # weights: the head is built here, module by module in mmseg's
+        # order, with the same attribute names (so the same state-dict keys).
+        BaseDecodeHead.__init__(self, **kwargs)
+        self.pam_channels = pam_channels
+        for branch in ('pam', 'cam'):
+            setattr(self, f'{branch}_in_conv', self._conv(self.in_channels))
+            setattr(self, branch,
+                    PositionAttention(self.channels, pam_channels)
+                    if branch == 'pam' else
+                    ChannelAttention(self.channels, form=cam_form))
+            setattr(self, f'{branch}_out_conv', self._conv(self.channels))
+            setattr(self, f'{branch}_conv_seg',
+                    nn.Conv2d(self.channels, self.num_classes, 1))
+
+    def _conv(self, in_channels):
+        return ConvModule(in_channels, self.channels, 3, padding=1,
+                          conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                          act_cfg=self.act_cfg)

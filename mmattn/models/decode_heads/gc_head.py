@@ -1,19 +1,18 @@
 """GCHead: mmseg's GCNet head with mmattn's global context block."""
-from mmseg.models.decode_heads.fcn_head import FCNHead
-from mmseg.models.decode_heads.gc_head import GCHead as _MMSegGCHead
-
 from ...blocks import GlobalContext
 from ...registry import MODELS
+from .block_head import BlockHead
 
 
 @MODELS.register_module()
-class GCHead(_MMSegGCHead):
+class GCHead(BlockHead):
     """Drop-in for mmseg 1.2.2's ``GCHead`` (reached as ``mmattn.GCHead``).
 
     3x3 ConvModule (in_channels -> channels) -> global context block -> 3x3
     ConvModule -> optional concat with the input and 3x3 ConvModule
-    (``concat_input``) -> dropout -> 1x1 classifier. mmseg's forward is
-    inherited unchanged; only the block differs:
+    (``concat_input``) -> dropout -> 1x1 classifier (:class:`BlockHead`), as
+    mmseg's head computes it, built in its order (one seed, the same
+    weights); only the block differs:
     :class:`mmattn.blocks.GlobalContext` instead of ``mmcv.cnn.ContextBlock``,
     with the same state-dict keys (``gc_block.*``) and outputs.
 
@@ -29,19 +28,31 @@ class GCHead(_MMSegGCHead):
     output logits (N, num_classes, H, W) at the selected level's size.
     """
 
+    block_name = 'gc_block'
+
     def __init__(self,
                  ratio=1 / 4.,
                  pooling_type='att',
                  fusion_types=('channel_add', ),
                  **kwargs):
-        # mmseg's GCHead.__init__ would build (and assert-check) mmcv's
-        # block first; build the FCN part directly and let ours validate
-        FCNHead.__init__(self, num_convs=2, **kwargs)
-        self.ratio = ratio
-        self.pooling_type = pooling_type
-        self.fusion_types = fusion_types
+        super().__init__(**kwargs)
         self.gc_block = GlobalContext(
             in_channels=self.channels,
             ratio=ratio,
             pooling_type=pooling_type,
             fusion_types=fusion_types)
+
+    # mmseg's head stores its block's arguments as attributes; they are read
+    # from the block here, so there is one copy of each.
+
+    @property
+    def ratio(self):
+        return self.gc_block.ratio
+
+    @property
+    def pooling_type(self):
+        return self.gc_block.pooling_type
+
+    @property
+    def fusion_types(self):
+        return self.gc_block.fusion_types

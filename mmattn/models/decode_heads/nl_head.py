@@ -1,13 +1,11 @@
 """NLHead: mmseg's non-local head built on mmattn's :class:`NonLocal`."""
-import torch
-from mmseg.models.decode_heads.fcn_head import FCNHead
-
 from ...blocks import NonLocal
 from ...registry import MODELS
+from .block_head import BlockHead
 
 
 @MODELS.register_module()
-class NLHead(FCNHead):
+class NLHead(BlockHead):
     """Non-local head, a drop-in for mmseg's ``NLHead`` (reach it as
     ``mmattn.NLHead``).
 
@@ -34,18 +32,15 @@ class NLHead(FCNHead):
     output logits (N, num_classes, H, W) at the selected level's size.
     """
 
+    block_name = 'nl_block'
+
     def __init__(self,
                  reduction=2,
                  use_scale=True,
                  mode='embedded_gaussian',
                  sub_sample=False,
                  **kwargs):
-        if kwargs.pop('num_convs', 2) != 2:
-            raise ValueError('NLHead has num_convs=2 (conv, block, conv)')
-        super().__init__(num_convs=2, **kwargs)
-        self.reduction = reduction
-        self.use_scale = use_scale
-        self.mode = mode
+        super().__init__(**kwargs)
         self.nl_block = NonLocal(
             self.channels,
             sub_sample=sub_sample,
@@ -55,9 +50,17 @@ class NLHead(FCNHead):
             norm_cfg=self.norm_cfg,
             mode=mode)
 
-    def forward(self, inputs):
-        x = self._transform_inputs(inputs)
-        output = self.convs[1](self.nl_block(self.convs[0](x)))
-        if self.concat_input:
-            output = self.conv_cat(torch.cat([x, output], dim=1))
-        return self.cls_seg(output)
+    # mmseg's head stores its block's arguments as attributes; they are read
+    # from the block here, so there is one copy of each.
+
+    @property
+    def reduction(self):
+        return self.nl_block.reduction
+
+    @property
+    def use_scale(self):
+        return self.nl_block.use_scale
+
+    @property
+    def mode(self):
+        return self.nl_block.mode

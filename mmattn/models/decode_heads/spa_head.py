@@ -1,14 +1,12 @@
 """SPAHead: an mmseg decode head around :class:`SalientPositionAttention`."""
-import torch
-from mmseg.models.decode_heads.fcn_head import FCNHead
-
 from ...blocks import SalientPositionAttention
 from ...checks import renamed_arguments
 from ...registry import MODELS
+from .block_head import BlockHead
 
 
 @MODELS.register_module()
-class SPAHead(FCNHead):
+class SPAHead(BlockHead):
     """Salient-positions attention head, laid out like mmseg's context heads.
 
     3x3 ConvModule (in_channels -> channels) -> SalientPositionAttention ->
@@ -33,6 +31,8 @@ class SPAHead(FCNHead):
     output logits (N, num_classes, H, W) at the selected level's size.
     """
 
+    block_name = 'spa_block'
+
     @renamed_arguments(reduction='k_divisor')
     def __init__(self,
                  inter_channels=None,
@@ -42,9 +42,7 @@ class SPAHead(FCNHead):
                  sub_sample=False,
                  zero_init=False,
                  **kwargs):
-        if kwargs.pop('num_convs', 2) != 2:
-            raise ValueError('SPAHead has num_convs=2 (conv, block, conv)')
-        super().__init__(num_convs=2, **kwargs)
+        super().__init__(**kwargs)
         self.spa_block = SalientPositionAttention(
             self.channels,
             inter_channels=inter_channels,
@@ -54,10 +52,3 @@ class SPAHead(FCNHead):
             sub_sample=sub_sample,
             norm_cfg=self.norm_cfg,
             zero_init=zero_init)
-
-    def forward(self, inputs):
-        x = self._transform_inputs(inputs)
-        output = self.convs[1](self.spa_block(self.convs[0](x)))
-        if self.concat_input:
-            output = self.conv_cat(torch.cat([x, output], dim=1))
-        return self.cls_seg(output)
