@@ -435,7 +435,8 @@ def test_package_exports():
     for name in syn.__all__:
         assert name in pkg.__all__
         assert getattr(pkg, name) is getattr(pkg.synthetic, name)
-    assert pkg.make_cityscapes.__module__ == 'mmattn.datasets.synthetic'
+    assert pkg.make_cityscapes.__module__ == \
+        'mmattn.datasets.synthetic.cityscapes'
 
 
 def test_mmseg_cityscapes_dataset_reads_it(cs_root):
