@@ -120,51 +120,20 @@ def run_benchmark(entries: Sequence[Entry],
         if mode not in MODES:
             raise ValueError(f'unknown mode {mode!r}; expected one of {MODES}')
     say = log or (lambda msg: None)
-    built = []
-    for entry in entries:
-        say(f'building {entry.name} ...')
-        if seed is not None:
-            torch.manual_seed(seed)
-        module = entry.make_module().to(device)
-        args = _map_tensors(
-            _as_args(entry.make_inputs()), lambda t: t.to(device))
-        built.append((entry, module, args))
-
+    built = _build(entries, device, seed, say)
     results = []
     for mode in modes:
-        steps, step_args = [], []
-        for entry, module, args in built:
-            if mode == FORWARD_BACKWARD:
-                args = _map_tensors(
-                    args, lambda t: t.detach().requires_grad_(
-                        entry.input_requires_grad and t.is_floating_point()))
-            steps.append(make_step(module, args, mode))
-            step_args.append(args)
-
-        def set_state(module):
-            module.train(mode == FORWARD_BACKWARD)
-
+        steps, step_args = _steps(built, mode)
         counts = []
         for (entry, module, _), step in zip(built, steps):
-            set_state(module)
+            module.train(mode == FORWARD_BACKWARD)
             say(f'{mode}: counting FLOPs of {entry.name} ...')
             counts.append(_count(step) if flops else (None, {}))
-        if not timing:
-            times = [[] for _ in steps]
-        elif interleave and len(steps) > 1:
-            for _, module, _ in built:
-                set_state(module)
-            say(f'{mode}: timing {len(steps)} implementations in turn ...')
-            times = _time_interleaved(steps, warmup, runs, device)
-        else:
-            times = []
-            for (entry, module, _), step in zip(built, steps):
-                set_state(module)
-                say(f'{mode}: timing {entry.name} ...')
-                times.append(time_runs(step, warmup, runs, device))
+        times = _times(built, steps, mode, timing, interleave, warmup, runs,
+                       device, say)
         for (entry, module, _), step, args, (n_flops, by_op), t in zip(
                 built, steps, step_args, counts, times):
-            set_state(module)
+            module.train(mode == FORWARD_BACKWARD)
             peak = None
             if memory:
                 say(f'{mode}: peak memory of {entry.name} ...')
@@ -189,10 +158,58 @@ def run_benchmark(entries: Sequence[Entry],
                     flops_by_op=by_op,
                     peak_mem_bytes=peak,
                     params=params))
-    del built, steps
+    del built
     if device.type == 'cuda':
         torch.cuda.empty_cache()
     return results
+
+
+def _build(entries, device, seed, say):
+    """``[(entry, module, args)]``: each module and its inputs built once,
+    after ``torch.manual_seed(seed)``, on ``device``."""
+    built = []
+    for entry in entries:
+        say(f'building {entry.name} ...')
+        if seed is not None:
+            torch.manual_seed(seed)
+        module = entry.make_module().to(device)
+        args = _map_tensors(
+            _as_args(entry.make_inputs()), lambda t: t.to(device))
+        built.append((entry, module, args))
+    return built
+
+
+def _steps(built, mode):
+    """The step of each built entry in ``mode`` and the inputs it takes
+    (inputs that need a gradient in ``forward+backward``)."""
+    steps, step_args = [], []
+    for entry, module, args in built:
+        if mode == FORWARD_BACKWARD:
+            args = _map_tensors(
+                args, lambda t: t.detach().requires_grad_(
+                    entry.input_requires_grad and t.is_floating_point()))
+        steps.append(make_step(module, args, mode))
+        step_args.append(args)
+    return steps, step_args
+
+
+def _times(built, steps, mode, timing, interleave, warmup, runs, device,
+           say):
+    """Per step, the seconds of ``runs`` calls after ``warmup`` (empty lists
+    without ``timing``); the steps take turns run by run when
+    ``interleave``."""
+    if not timing:
+        return [[] for _ in steps]
+    for _, module, _ in built:
+        module.train(mode == FORWARD_BACKWARD)
+    if interleave and len(steps) > 1:
+        say(f'{mode}: timing {len(steps)} implementations in turn ...')
+        return _time_interleaved(steps, warmup, runs, device)
+    times = []
+    for (entry, _, _), step in zip(built, steps):
+        say(f'{mode}: timing {entry.name} ...')
+        times.append(time_runs(step, warmup, runs, device))
+    return times
 
 
 def benchmark_entry(entry: Entry,
