@@ -43,7 +43,7 @@ def check_declaration(cls):
         value = getattr(cls, attr, {})
         if not isinstance(value, dict):
             raise TypeError(f'{name}.{attr} must be a dict, got {value!r}')
-    label = getattr(cls, 'label', name)
+    label = label_of(cls)
     if not isinstance(label, str) or not label:
         raise TypeError(f'{name}.label must be a non-empty str, got '
                         f'{label!r}')

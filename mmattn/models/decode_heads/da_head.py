@@ -43,15 +43,14 @@ class DAHead(_MMSegDAHead):
         # order, with the same attribute names (so the same state-dict keys).
         BaseDecodeHead.__init__(self, **kwargs)
         self.pam_channels = pam_channels
-        for branch in ('pam', 'cam'):
-            setattr(self, f'{branch}_in_conv', self._conv(self.in_channels))
-            setattr(self, branch,
-                    PositionAttention(self.channels, pam_channels)
-                    if branch == 'pam' else
-                    ChannelAttention(self.channels, form=cam_form))
-            setattr(self, f'{branch}_out_conv', self._conv(self.channels))
-            setattr(self, f'{branch}_conv_seg',
-                    nn.Conv2d(self.channels, self.num_classes, 1))
+        self.pam_in_conv = self._conv(self.in_channels)
+        self.pam = PositionAttention(self.channels, pam_channels)
+        self.pam_out_conv = self._conv(self.channels)
+        self.pam_conv_seg = nn.Conv2d(self.channels, self.num_classes, 1)
+        self.cam_in_conv = self._conv(self.in_channels)
+        self.cam = ChannelAttention(self.channels, form=cam_form)
+        self.cam_out_conv = self._conv(self.channels)
+        self.cam_conv_seg = nn.Conv2d(self.channels, self.num_classes, 1)
 
     def _conv(self, in_channels):
         return ConvModule(in_channels, self.channels, 3, padding=1,
