@@ -12,7 +12,7 @@ import argparse
 import os
 
 import mmattn  # noqa: F401  (registers mmattn; safe checkpoint loading)
-from mmattn.engine import add_common_args, load_config
+from mmattn.engine import add_common_args, finish_distributed, load_config
 
 
 def parse_args(argv=None):
@@ -44,6 +44,7 @@ def main(argv=None):
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+    finish_distributed(runner)
 
 
 if __name__ == '__main__':

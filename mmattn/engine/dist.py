@@ -128,3 +128,19 @@ def setup_cpu_distributed(cfg, launcher):
         wrapper['type'] = 'mmattn.CPUDistributedDataParallel'
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def finish_distributed(runner):
+    """End a distributed run in order: drop the runner's wrapped model (and
+    with it DDP's reducer), let every rank arrive, then destroy the process
+    group. Left to interpreter exit, the reducer and gloo's threads are torn
+    down after the group and a rank can abort ('terminate called without an
+    active exception') after a run that finished. Does nothing outside a
+    distributed run."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    import gc
+    runner.model = None
+    gc.collect()
+    dist.barrier()
+    dist.destroy_process_group()
