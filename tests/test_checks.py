@@ -3,10 +3,12 @@ argument in its error; every flag of a block is refused unless a bool."""
 import pytest
 import torch
 
-from mmattn.blocks import (CBAM, AsymmetricNonLocal, DoubleAttention,
-                           GatherExcite, NonLocal, ResidualAttention,
-                           SalientPositionAttention, SelectiveKernelConv,
-                           StandAloneSelfAttentionConv)
+from mmattn.blocks import (CBAM, AsymmetricFusionNonLocal,
+                           AsymmetricNonLocal, AsymmetricPyramidNonLocal,
+                           DoubleAttention, GatherExcite,
+                           GlobalSecondOrderPooling, NonLocal,
+                           ResidualAttention, SalientPositionAttention,
+                           SelectiveKernelConv, StandAloneSelfAttentionConv)
 from mmattn.checks import (check_bool, check_choice, check_input,
                            check_non_negative_int, check_odd_kernel,
                            check_positive_int, check_real, check_scales)
@@ -76,6 +78,16 @@ def test_block_flags_must_be_bools(cls, flag):
      'zero_init', False),
     (lambda **kw: ResidualAttention(16, **kw), 'unit_reduction', 'reduction',
      'hidden_channels', 2),
+    (lambda **kw: SalientPositionAttention(8, **kw), 'inter_channels',
+     'hidden_channels', 'hidden_channels', 3),
+    (lambda **kw: DoubleAttention(8, **kw), 'mid_channels',
+     'hidden_channels', 'hidden_channels', 3),
+    (lambda **kw: GlobalSecondOrderPooling(8, **kw), 'cov_channels',
+     'hidden_channels', 'hidden_channels', 3),
+    (lambda **kw: AsymmetricPyramidNonLocal(8, **kw), 'project_channels',
+     'hidden_channels', 'stages', 3),
+    (lambda **kw: AsymmetricFusionNonLocal(6, 8, **kw), 'project_channels',
+     'hidden_channels', 'stages', 3),
 ])
 def test_renamed_arguments_keep_working_for_one_release(build, old, new,
                                                          attr, value):
@@ -83,18 +95,24 @@ def test_renamed_arguments_keep_working_for_one_release(build, old, new,
                       f'use {new}='):
         legacy = build(**{old: value})
     current = build(**{new: value})
-    if attr == 'hidden_channels':  # RA: the units' width
+    if isinstance(legacy, ResidualAttention):  # the units' width
         assert legacy.pre[0].layers[0].conv.out_channels == \
             current.pre[0].layers[0].conv.out_channels == 16 // value
+    elif attr == 'stages':  # ANN blocks: each attention's width
+        assert legacy.stages[0].hidden_channels == \
+            current.stages[0].hidden_channels == value
     else:
         assert getattr(legacy, attr) == getattr(current, attr) == value
     with pytest.raises(TypeError, match=f'give {new}= only'):
         build(**{old: value, new: value})
 
 
-def test_spa_head_takes_the_old_name_too():
+def test_spa_head_takes_the_old_names_too():
     from mmattn.models.decode_heads import SPAHead
     kwargs = dict(in_channels=8, channels=8, num_classes=3, adaptive=True)
     with pytest.warns(DeprecationWarning, match='use k_divisor='):
         head = SPAHead(reduction=2, **kwargs)
     assert head.spa_block.k_divisor == 2
+    with pytest.warns(DeprecationWarning, match='use hidden_channels='):
+        head = SPAHead(inter_channels=3, **kwargs)
+    assert head.spa_block.hidden_channels == 3

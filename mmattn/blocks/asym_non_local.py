@@ -10,6 +10,11 @@ Non-local attention with every query position attending to S pyramid-sampled
 key positions instead of all P: adaptive average pools of the key map to
 s x s for each pool scale s, concatenated (S = 1 + 9 + 36 + 64 = 110 with the
 default scales). Cost O(P S) instead of O(P^2), whatever the input size.
+
+The width of keys, queries and values is ``hidden_channels`` in the three
+blocks (mmattn's vocabulary); their former name ``project_channels`` is still
+accepted, with a ``DeprecationWarning``. :class:`~mmattn.ANNHead`, a drop-in
+for mmseg's head, keeps mmseg's ``project_channels``.
 """
 import torch
 import torch.nn as nn
@@ -17,7 +22,8 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
 from ..ops import dot_product_attention
-from ..checks import check_bool, check_input, check_positive_int, check_scales
+from ..checks import (check_bool, check_input, check_positive_int,
+                      check_scales, renamed_arguments)
 from ..ops import adaptive_avg_pool, resize_bilinear
 
 
@@ -52,7 +58,7 @@ class AsymmetricNonLocal(nn.Module):
         in_channels (int): channels of the query input x_q.
         key_in_channels (int, optional): channels of the key input x_k.
             Defaults to ``in_channels``.
-        project_channels (int): width C_p of queries, keys and values.
+        hidden_channels (int): width C_p of queries, keys and values.
         out_channels (int): channels of the returned context.
         share_key_query (bool): one projection for keys and queries (APNB);
             needs ``key_in_channels == in_channels``. It is registered under
@@ -78,10 +84,11 @@ class AsymmetricNonLocal(nn.Module):
     Init: ``out_project`` zero (weight and bias), so the context starts at 0.
     """
 
+    @renamed_arguments(project_channels='hidden_channels')
     def __init__(self,
                  in_channels,
                  key_in_channels=None,
-                 project_channels=256,
+                 hidden_channels=256,
                  out_channels=None,
                  share_key_query=False,
                  query_scale=1,
@@ -95,7 +102,7 @@ class AsymmetricNonLocal(nn.Module):
         out_channels = in_channels if out_channels is None else out_channels
         check_positive_int('in_channels', in_channels)
         check_positive_int('key_in_channels', key_in_channels)
-        check_positive_int('project_channels', project_channels)
+        check_positive_int('hidden_channels', hidden_channels)
         check_positive_int('out_channels', out_channels)
         check_positive_int('query_scale', query_scale)
         check_scales('key_pool_scales', key_pool_scales)
@@ -105,7 +112,7 @@ class AsymmetricNonLocal(nn.Module):
                 f'({in_channels}), got key_in_channels={key_in_channels!r}')
         self.in_channels = in_channels
         self.key_in_channels = key_in_channels
-        self.project_channels = project_channels
+        self.hidden_channels = hidden_channels
         self.out_channels = out_channels
         check_bool('share_key_query', share_key_query)
         self.share_key_query = share_key_query
@@ -113,14 +120,14 @@ class AsymmetricNonLocal(nn.Module):
         self.key_pool_scales = tuple(key_pool_scales)
 
         def embedding(in_ch):
-            return ConvModule(in_ch, project_channels, 1, conv_cfg=conv_cfg,
+            return ConvModule(in_ch, hidden_channels, 1, conv_cfg=conv_cfg,
                               norm_cfg=norm_cfg, act_cfg=act_cfg)
 
         self.key_project = embedding(key_in_channels)
         self.query_project = (self.key_project if share_key_query else
                               embedding(in_channels))
-        self.value_project = nn.Conv2d(key_in_channels, project_channels, 1)
-        self.out_project = nn.Conv2d(project_channels, out_channels, 1)
+        self.value_project = nn.Conv2d(key_in_channels, hidden_channels, 1)
+        self.out_project = nn.Conv2d(hidden_channels, out_channels, 1)
         self.init_weights()
 
     def init_weights(self):
@@ -152,8 +159,8 @@ class AsymmetricNonLocal(nn.Module):
         value = self.value_project(sampled.unsqueeze(-1)).squeeze(-1)
         context = dot_product_attention(
             *(t.flatten(2).transpose(1, 2) for t in (query, key, value)),
-            scale=self.project_channels**-0.5)
-        context = context.transpose(1, 2).reshape(n, self.project_channels,
+            scale=self.hidden_channels**-0.5)
+        context = context.transpose(1, 2).reshape(n, self.hidden_channels,
                                                   *query.shape[2:])
         if self.query_scale > 1:
             context = resize_bilinear(context, (h, w))
@@ -184,7 +191,7 @@ class AsymmetricFusionNonLocal(nn.Module):
             5, 2048).
         out_channels (int, optional): output channels. Defaults to
             ``high_in_channels``.
-        project_channels (int): width of keys, queries and values. Defaults
+        hidden_channels (int): width of keys, queries and values. Defaults
             to 256 (the paper's).
         query_scales (tuple[int]): one attention per scale, summed; see
             :class:`AsymmetricNonLocal` for scales > 1. Defaults to (1,).
@@ -201,11 +208,12 @@ class AsymmetricFusionNonLocal(nn.Module):
     ``stages.<i>.{value,out}_project.*``, ``bottleneck.*``.
     """
 
+    @renamed_arguments(project_channels='hidden_channels')
     def __init__(self,
                  low_in_channels,
                  high_in_channels,
                  out_channels=None,
-                 project_channels=256,
+                 hidden_channels=256,
                  query_scales=(1, ),
                  key_pool_scales=(1, 3, 6, 8),
                  conv_cfg=None,
@@ -223,7 +231,7 @@ class AsymmetricFusionNonLocal(nn.Module):
         self.stages = _build_stages(
             query_scales, in_channels=high_in_channels,
             key_in_channels=low_in_channels,
-            project_channels=project_channels, out_channels=out_channels,
+            hidden_channels=hidden_channels, out_channels=out_channels,
             share_key_query=False, key_pool_scales=key_pool_scales,
             conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.bottleneck = ConvModule(
@@ -261,7 +269,7 @@ class AsymmetricPyramidNonLocal(nn.Module):
 
     Args:
         in_channels (int): channels C of the input.
-        project_channels (int, optional): width of keys, queries and values.
+        hidden_channels (int, optional): width of keys, queries and values.
             Defaults to ``max(1, in_channels // 2)`` (the paper's 256 for
             512).
         out_channels (int, optional): output channels. Defaults to
@@ -283,13 +291,14 @@ class AsymmetricPyramidNonLocal(nn.Module):
 
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'APNB'
-    small_cfg = dict(project_channels=16)
+    small_cfg = dict(hidden_channels=16)
 
     _abbr_ = 'apnb'
 
+    @renamed_arguments(project_channels='hidden_channels')
     def __init__(self,
                  in_channels,
-                 project_channels=None,
+                 hidden_channels=None,
                  out_channels=None,
                  query_scales=(1, ),
                  key_pool_scales=(1, 3, 6, 8),
@@ -298,15 +307,15 @@ class AsymmetricPyramidNonLocal(nn.Module):
                  act_cfg=dict(type='ReLU')):
         super().__init__()
         check_positive_int('in_channels', in_channels)
-        project_channels = (max(1, in_channels // 2)
-                            if project_channels is None else project_channels)
+        if hidden_channels is None:
+            hidden_channels = max(1, in_channels // 2)
         out_channels = in_channels if out_channels is None else out_channels
         check_positive_int('out_channels', out_channels)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stages = _build_stages(
             query_scales, in_channels=in_channels,
-            project_channels=project_channels, out_channels=in_channels,
+            hidden_channels=hidden_channels, out_channels=in_channels,
             share_key_query=True, key_pool_scales=key_pool_scales,
             conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.bottleneck = ConvModule(

@@ -6,7 +6,8 @@ S. Yan, J. Feng, NeurIPS 2018 (arXiv:1810.11579). No official code.
 import torch
 import torch.nn as nn
 
-from ..checks import check_bool, check_input, check_positive_int
+from ..checks import (check_bool, check_input, check_positive_int,
+                      renamed_arguments)
 from .layers import reduced_channels
 
 
@@ -43,8 +44,9 @@ class DoubleAttention(nn.Module):
         in_channels (int): channels C of the input.
         reduction (int): c_m = c_n = C // reduction unless given,
             1 <= reduction <= C. Defaults to 4.
-        mid_channels (int, optional): c_m, channels of A and of each global
-            descriptor. Defaults to C // reduction.
+        hidden_channels (int, optional): c_m, channels of A and of each
+            global descriptor. Defaults to C // reduction. Formerly
+            ``mid_channels`` (deprecated name, accepted with a warning).
         num_descriptors (int, optional): c_n, number of attention maps and
             of global descriptors. Defaults to C // reduction.
         zero_init (bool): zero recon so the block starts as the identity.
@@ -61,32 +63,34 @@ class DoubleAttention(nn.Module):
 
     _abbr_ = 'a2'
 
+    @renamed_arguments(mid_channels='hidden_channels')
     def __init__(self,
                  in_channels,
                  reduction=4,
-                 mid_channels=None,
+                 hidden_channels=None,
                  num_descriptors=None,
                  zero_init=True):
         super().__init__()
         check_positive_int('in_channels', in_channels)
-        check_positive_int('mid_channels', mid_channels, allow_none=True)
+        check_positive_int('hidden_channels', hidden_channels,
+                           allow_none=True)
         check_positive_int('num_descriptors', num_descriptors,
                            allow_none=True)
         check_bool('zero_init', zero_init)
-        if mid_channels is None or num_descriptors is None:
+        if hidden_channels is None or num_descriptors is None:
             default = reduced_channels(in_channels, reduction)
         else:
             check_positive_int('reduction', reduction)
         self.in_channels = in_channels
-        self.mid_channels = mid_channels or default
+        self.hidden_channels = hidden_channels or default
         self.num_descriptors = num_descriptors or default
         self.zero_init = zero_init
 
-        self.phi = nn.Conv2d(in_channels, self.mid_channels, 1)
+        self.phi = nn.Conv2d(in_channels, self.hidden_channels, 1)
         self.theta = nn.Conv2d(in_channels, self.num_descriptors, 1,
                                bias=False)
         self.rho = nn.Conv2d(in_channels, self.num_descriptors, 1)
-        self.recon = nn.Conv2d(self.mid_channels, in_channels, 1)
+        self.recon = nn.Conv2d(self.hidden_channels, in_channels, 1)
         self.init_weights()
 
     def init_weights(self):
@@ -107,7 +111,7 @@ class DoubleAttention(nn.Module):
             a, b, v = a.to(dtype), b.to(dtype), v.to(dtype)
             descriptors = a @ b.softmax(dim=2).transpose(1, 2)  # gather
             z = descriptors @ v.softmax(dim=1)  # distribute
-        return z.to(x.dtype).view(n, self.mid_channels, h, w)
+        return z.to(x.dtype).view(n, self.hidden_channels, h, w)
 
     def forward(self, x):
         check_input(x, self.in_channels)

@@ -146,8 +146,8 @@ class SpatialInteractionUnit(nn.Module):
                 f'{reduction!r}')
         self.in_channels = in_channels
         self.num_parts = num_parts
-        self.inter_channels = in_channels // reduction
-        inter = self.inter_channels
+        self.hidden_channels = in_channels // reduction
+        inter = self.hidden_channels
         self.part_attention = _conv_norm(in_channels, num_parts, norm_cfg)
         self.reduce = nn.Conv2d(in_channels, inter, 1)
         self.edge = _conv_norm(2 * inter, 1, norm_cfg)

@@ -124,7 +124,7 @@ class RelationAwareAttention(nn.Module):
         self.in_channels = in_channels
         self.mode = mode
         self.num_positions = num_positions
-        inter_channels = max(1, in_channels // channel_ratio)
+        hidden_channels = max(1, in_channels // channel_ratio)
         inter_positions = max(1, num_positions // spatial_ratio)
 
         def conv(cin, cout, act=True):
@@ -138,17 +138,17 @@ class RelationAwareAttention(nn.Module):
         self.use_spatial = mode in ('spatial', 'spatial_channel')
         self.use_channel = mode in ('channel', 'spatial_channel')
         if self.use_spatial:
-            self.theta_s = conv(in_channels, inter_channels)
-            self.phi_s = conv(in_channels, inter_channels)
-            self.embed_s = conv(in_channels, inter_channels)
+            self.theta_s = conv(in_channels, hidden_channels)
+            self.phi_s = conv(in_channels, hidden_channels)
+            self.embed_s = conv(in_channels, hidden_channels)
             self.relation_s = conv(2 * num_positions, inter_positions)
             self.gate_s = gate(1 + inter_positions)
         if self.use_channel:
             self.theta_c = conv(num_positions, inter_positions)
             self.phi_c = conv(num_positions, inter_positions)
             self.embed_c = conv(num_positions, inter_positions)
-            self.relation_c = conv(2 * in_channels, inter_channels)
-            self.gate_c = gate(1 + inter_channels)
+            self.relation_c = conv(2 * in_channels, hidden_channels)
+            self.gate_c = gate(1 + hidden_channels)
 
     @staticmethod
     def _relation_features(theta, phi):

@@ -23,15 +23,16 @@ class SalientPositionAttention(nn.Module):
     """Salient-positions attention block; keeps the input shape.
 
     For x of shape (N, C, H, W): theta = conv1x1(x) and g = conv1x1(x), both
-    with ``inter_channels``. The k positions of theta with the largest squared
+    with ``hidden_channels``. The k positions of theta with the largest squared
     L2 norm give S (N, C', k); A = softmax(S @ S^T) over the last dim (N, C',
     C'); y = A @ g(x) per position; out = x + W(y), where W is a 1x1 conv back
     to C followed by a norm layer.
 
     Args:
         in_channels (int): channels C of the input.
-        inter_channels (int, optional): embedded channels C'. Defaults to
-            ``max(1, in_channels // 2)``.
+        hidden_channels (int, optional): embedded channels C'. Defaults to
+            ``max(1, in_channels // 2)``. Formerly ``inter_channels``
+            (deprecated name, accepted with a warning).
         k (int): number of salient positions. Defaults to 8. Ignored when
             ``adaptive`` is True. Maps with fewer than k positions use all.
         adaptive (bool): use ``k = max(1, H*W // k_divisor)`` of each input.
@@ -39,8 +40,8 @@ class SalientPositionAttention(nn.Module):
             (it divides H*W, not the channels). Defaults to 16. Formerly
             ``reduction`` (deprecated name, accepted with a warning).
         sub_sample (bool): max-pool g by 2 before aggregation and upsample
-            W(y) bilinearly (align_corners=True) back to H x W. Any H x W works:
-            the upsampling targets the input size, not a fixed factor.
+            W(y) bilinearly (align_corners=True) back to H x W. Any H x W
+            works: the upsampling targets the input size, not a fixed factor.
         norm_cfg (dict, optional): norm layer after W's conv (mmcv config).
             None leaves W a bare conv.
         zero_init (bool): start W's output at zero (norm weight, or the conv
@@ -62,10 +63,11 @@ class SalientPositionAttention(nn.Module):
 
     _abbr_ = 'spa'
 
-    @renamed_arguments(reduction='k_divisor')
+    @renamed_arguments(reduction='k_divisor',
+                       inter_channels='hidden_channels')
     def __init__(self,
                  in_channels,
-                 inter_channels=None,
+                 hidden_channels=None,
                  k=8,
                  adaptive=False,
                  k_divisor=16,
@@ -74,11 +76,12 @@ class SalientPositionAttention(nn.Module):
                  zero_init=False):
         super().__init__()
         check_positive_int('in_channels', in_channels)
-        check_positive_int('inter_channels', inter_channels, allow_none=True)
+        check_positive_int('hidden_channels', hidden_channels,
+                           allow_none=True)
         check_positive_int('k', k)
         check_positive_int('k_divisor', k_divisor)
         self.in_channels = in_channels
-        self.inter_channels = inter_channels or max(1, in_channels // 2)
+        self.hidden_channels = hidden_channels or max(1, in_channels // 2)
         self.k = k
         check_bool('adaptive', adaptive)
         check_bool('sub_sample', sub_sample)
@@ -87,10 +90,10 @@ class SalientPositionAttention(nn.Module):
         self.k_divisor = k_divisor
         self.sub_sample = sub_sample
 
-        self.theta = nn.Conv2d(in_channels, self.inter_channels, 1)
-        g = nn.Conv2d(in_channels, self.inter_channels, 1)
+        self.theta = nn.Conv2d(in_channels, self.hidden_channels, 1)
+        g = nn.Conv2d(in_channels, self.hidden_channels, 1)
         self.g = nn.Sequential(g, nn.MaxPool2d(2)) if sub_sample else g
-        layers = [nn.Conv2d(self.inter_channels, in_channels, 1)]
+        layers = [nn.Conv2d(self.hidden_channels, in_channels, 1)]
         if norm_cfg is not None:
             layers.append(build_norm_layer(norm_cfg, in_channels)[1])
         self.W = nn.Sequential(*layers)
@@ -125,7 +128,7 @@ class SalientPositionAttention(nn.Module):
         g_conv = self._g_conv()
         both = F.conv2d(x, torch.cat([self.theta.weight, g_conv.weight]),
                         torch.cat([self.theta.bias, g_conv.bias]))
-        theta, g = both.split(self.inter_channels, dim=1)
+        theta, g = both.split(self.hidden_channels, dim=1)
         if self.sub_sample:
             g = self.g[1](g)
         return theta, g

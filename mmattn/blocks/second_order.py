@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_norm_layer
 
-from ..checks import check_input, check_positive_int
+from ..checks import check_input, check_positive_int, renamed_arguments
 
 
 def channel_covariance(x):
@@ -49,9 +49,11 @@ class GlobalSecondOrderPooling(nn.Module):
 
     Args:
         in_channels (int): channels C of the input.
-        cov_channels (int, optional): d, the width at which the covariance
-            is taken, 1 <= d <= C. None (default) gives the paper's 128, or
-            C when C < 128 (so the block also fits 64-channel positions).
+        hidden_channels (int, optional): d, the width at which the
+            covariance is taken, 1 <= d <= C. None (default) gives the
+            paper's 128, or C when C < 128 (so the block also fits
+            64-channel positions). Formerly ``cov_channels`` (deprecated
+            name, accepted with a warning).
         expansion (int): outputs per row of the row-wise conv. Defaults to
             4 (the paper's).
         norm_cfg (dict): norm of ``reduce`` and ``row_norm`` (mmcv config).
@@ -75,35 +77,38 @@ class GlobalSecondOrderPooling(nn.Module):
 
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'GSoP'
-    small_cfg = dict(cov_channels=16)
+    small_cfg = dict(hidden_channels=16)
 
     _abbr_ = 'gsop'
 
+    @renamed_arguments(cov_channels='hidden_channels')
     def __init__(self,
                  in_channels,
-                 cov_channels=None,
+                 hidden_channels=None,
                  expansion=4,
                  norm_cfg=dict(type='BN')):
         super().__init__()
         check_positive_int('in_channels', in_channels)
-        check_positive_int('cov_channels', cov_channels, allow_none=True)
+        check_positive_int('hidden_channels', hidden_channels,
+                           allow_none=True)
         check_positive_int('expansion', expansion)
-        if cov_channels is None:
-            cov_channels = min(128, in_channels)
-        elif cov_channels > in_channels:
+        if hidden_channels is None:
+            hidden_channels = min(128, in_channels)
+        elif hidden_channels > in_channels:
             raise ValueError(
-                f'cov_channels must be <= in_channels ({in_channels}), got '
-                f'{cov_channels!r}')
+                f'hidden_channels must be <= in_channels ({in_channels}), got '
+                f'{hidden_channels!r}')
         self.in_channels = in_channels
-        self.cov_channels = cov_channels
+        self.hidden_channels = hidden_channels
         self.expansion = expansion
 
-        self.reduce = ConvModule(in_channels, cov_channels, 1,
+        self.reduce = ConvModule(in_channels, hidden_channels, 1,
                                  norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
-        self.row_norm = build_norm_layer(norm_cfg, cov_channels)[1]
-        self.row_conv = nn.Conv2d(cov_channels, expansion * cov_channels,
-                                  (cov_channels, 1), groups=cov_channels)
-        self.fc = nn.Conv2d(expansion * cov_channels, in_channels, 1)
+        self.row_norm = build_norm_layer(norm_cfg, hidden_channels)[1]
+        self.row_conv = nn.Conv2d(
+            hidden_channels, expansion * hidden_channels,
+            (hidden_channels, 1), groups=hidden_channels)
+        self.fc = nn.Conv2d(expansion * hidden_channels, in_channels, 1)
 
     def gate(self, x):
         """Sigmoid channel weights (N, C, 1, 1) of x."""

@@ -21,7 +21,7 @@ def _afnb_pair(query_scales=(1, ), pool_scales=(1, 3, 6, 8), norm=BN):
     ref = randomise(AFNB(low_in_channels=6, high_in_channels=8, channels=4,
                          out_channels=8, query_scales=query_scales,
                          key_pool_scales=pool_scales, **layers))
-    ours = AsymmetricFusionNonLocal(6, 8, out_channels=8, project_channels=4,
+    ours = AsymmetricFusionNonLocal(6, 8, out_channels=8, hidden_channels=4,
                                     query_scales=query_scales,
                                     key_pool_scales=pool_scales, **layers)
     ours.load_state_dict(ref.state_dict(), strict=True)
@@ -33,7 +33,7 @@ def _apnb_pair(query_scales=(1, ), pool_scales=(1, 3, 6, 8), norm=BN):
     ref = randomise(APNB(in_channels=8, channels=4, out_channels=8,
                          query_scales=query_scales,
                          key_pool_scales=pool_scales, **layers))
-    ours = AsymmetricPyramidNonLocal(8, project_channels=4,
+    ours = AsymmetricPyramidNonLocal(8, hidden_channels=4,
                                      query_scales=query_scales,
                                      key_pool_scales=pool_scales, **layers)
     ours.load_state_dict(ref.state_dict(), strict=True)
@@ -77,9 +77,9 @@ def test_apnb_matches_mmseg(variant, training):
 def test_same_keys_and_init_as_mmseg():
     for build_ref, build_ours in [
         (lambda: AFNB(6, 8, 4, 8, (1, ), (1, 3, 6, 8), None, BN, RELU),
-         lambda: AsymmetricFusionNonLocal(6, 8, project_channels=4)),
+         lambda: AsymmetricFusionNonLocal(6, 8, hidden_channels=4)),
         (lambda: APNB(8, 4, 8, (1, ), (1, 3, 6, 8), None, BN, RELU),
-         lambda: AsymmetricPyramidNonLocal(8, project_channels=4)),
+         lambda: AsymmetricPyramidNonLocal(8, hidden_channels=4)),
     ]:
         torch.manual_seed(0)
         state_ref = build_ref().state_dict()
@@ -91,14 +91,14 @@ def test_same_keys_and_init_as_mmseg():
 
 
 def test_out_projection_starts_at_zero():
-    block = AsymmetricNonLocal(8, project_channels=4)
+    block = AsymmetricNonLocal(8, hidden_channels=4)
     assert torch.all(block(torch.randn(2, 8, 5, 7)) == 0)
 
 
 def test_shared_projection_runs_once_in_eval_twice_in_training():
     """APNB projects its input once for keys and queries at inference; in
     training twice, as mmseg, for the norm's running statistics."""
-    block = AsymmetricPyramidNonLocal(8, project_channels=4)
+    block = AsymmetricPyramidNonLocal(8, hidden_channels=4)
     stage = block.stages[0]
     assert stage.query_project is stage.key_project
     calls = []
@@ -145,7 +145,7 @@ def reference_attention(stage, query_feats, key_feats):
     value = torch.cat([p(stage.value_project(key_feats)).flatten(2)
                        for p in pools], 2)
     logits = query.flatten(2).transpose(1, 2) @ key
-    attention = (logits * stage.project_channels**-0.5).softmax(-1)
+    attention = (logits * stage.hidden_channels**-0.5).softmax(-1)
     context = (attention @ value.transpose(1, 2)).transpose(1, 2)
     context = context.reshape(*context.shape[:2], *query.shape[2:])
     if s > 1:
@@ -162,7 +162,7 @@ def test_stage_matches_its_formula(query_scale, hw):
     against the formula."""
     torch.manual_seed(2)
     stage = randomise(AsymmetricNonLocal(
-        8, key_in_channels=6, project_channels=4, out_channels=5,
+        8, key_in_channels=6, hidden_channels=4, out_channels=5,
         query_scale=query_scale)).eval()
     query_feats = torch.randn(2, 8, *hw)
     key_feats = torch.randn(2, 6, 5, 4)
@@ -174,9 +174,9 @@ def test_stage_matches_its_formula(query_scale, hw):
 
 
 def test_pooled_query_trains_in_both_blocks():
-    afnb = AsymmetricFusionNonLocal(6, 8, project_channels=4,
+    afnb = AsymmetricFusionNonLocal(6, 8, hidden_channels=4,
                                     query_scales=(1, 2))
-    apnb = AsymmetricPyramidNonLocal(8, project_channels=4,
+    apnb = AsymmetricPyramidNonLocal(8, hidden_channels=4,
                                      query_scales=(1, 3))
     out = apnb(afnb(torch.randn(2, 6, 4, 6), torch.randn(2, 8, 7, 5)))
     assert out.shape == (2, 8, 7, 5)
@@ -191,8 +191,8 @@ def test_autocast_large_inputs_finite_and_close(dtype):
     """Inputs of magnitude 1e2 at 64 x 64 through AFNB then APNB: finite
     under autocast and within 5% of float32."""
     torch.manual_seed(3)
-    afnb = AsymmetricFusionNonLocal(4, 6, project_channels=4).eval()
-    apnb = AsymmetricPyramidNonLocal(6, project_channels=4).eval()
+    afnb = AsymmetricFusionNonLocal(4, 6, hidden_channels=4).eval()
+    apnb = AsymmetricPyramidNonLocal(6, hidden_channels=4).eval()
     for block in (afnb, apnb):
         for stage in block.stages:
             nn.init.normal_(stage.out_project.weight, std=0.1)
@@ -212,7 +212,7 @@ def test_plugin_layer_keeps_the_shape():
         dict(type='mmattn.AsymmetricPyramidNonLocal', key_pool_scales=(1, 2)),
         postfix=1, in_channels=8)
     assert name == 'apnb1' and isinstance(block, AsymmetricPyramidNonLocal)
-    assert block.stages[0].project_channels == 4
+    assert block.stages[0].hidden_channels == 4
     assert block(torch.randn(2, 8, 5, 3)).shape == (2, 8, 5, 3)
 
 
@@ -227,11 +227,11 @@ def test_errors_name_the_argument():
         AsymmetricFusionNonLocal(6, 8, key_pool_scales=(1, 2.5))
     with pytest.raises(ValueError, match='low_in_channels'):
         AsymmetricFusionNonLocal(0, 8)
-    with pytest.raises(ValueError, match='project_channels'):
-        AsymmetricPyramidNonLocal(8, project_channels=0)
+    with pytest.raises(ValueError, match='hidden_channels'):
+        AsymmetricPyramidNonLocal(8, hidden_channels=0)
     with pytest.raises(ValueError, match='share_key_query'):
         AsymmetricNonLocal(8, key_in_channels=6, share_key_query=True)
-    afnb = AsymmetricFusionNonLocal(6, 8, project_channels=4)
+    afnb = AsymmetricFusionNonLocal(6, 8, hidden_channels=4)
     with pytest.raises(ValueError, match=r'low_feats must have shape \(N, 6'):
         afnb(torch.randn(1, 8, 4, 4), torch.randn(1, 8, 4, 4))
     with pytest.raises(ValueError, match=r'high_feats must have shape'):

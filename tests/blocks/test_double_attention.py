@@ -31,13 +31,13 @@ def reference_a2(block, x):
                    for j in range(block.num_descriptors)]  # (N, c_m) each
     z = sum(descriptors[j][:, :, None] * v[:, j:j + 1]
             for j in range(block.num_descriptors))
-    z = z.view(n, block.mid_channels, h, w)
+    z = z.view(n, block.hidden_channels, h, w)
     return x + pointwise(block.recon, z)
 
 
 BLOCKS = {
     'a2': (lambda c: DoubleAttention(c), reference_a2),
-    'a2_wide': (lambda c: DoubleAttention(c, mid_channels=6,
+    'a2_wide': (lambda c: DoubleAttention(c, hidden_channels=6,
                                           num_descriptors=3), reference_a2),
 }
 
@@ -59,14 +59,14 @@ def test_gradients_match_and_reach_every_parameter(name, shape):
 
 def test_a2_structure_and_defaults():
     block = DoubleAttention(64)
-    assert block.mid_channels == block.num_descriptors == 16
+    assert block.hidden_channels == block.num_descriptors == 16
     assert block.theta.bias is None  # a constant cancels in the softmax
     assert set(block.state_dict()) == {
         'phi.weight', 'phi.bias', 'theta.weight', 'rho.weight', 'rho.bias',
         'recon.weight', 'recon.bias'}
-    assert DoubleAttention(4).mid_channels == 1
-    block = DoubleAttention(2, mid_channels=3, num_descriptors=5)
-    assert (block.mid_channels, block.num_descriptors) == (3, 5)
+    assert DoubleAttention(4).hidden_channels == 1
+    block = DoubleAttention(2, hidden_channels=3, num_descriptors=5)
+    assert (block.hidden_channels, block.num_descriptors) == (3, 5)
 
 
 def test_a2_starts_as_identity_and_learns():
@@ -117,7 +117,7 @@ A2 = DoubleAttention
     (A2, dict(in_channels=0), r'in_channels.*got 0'),
     (A2, dict(in_channels=2), r'reduction.*<= in_channels \(2\).*got 4'),
     (A2, dict(in_channels=16, reduction=0), r'reduction.*got 0'),
-    (A2, dict(in_channels=16, mid_channels=0), r'mid_channels.*got 0'),
+    (A2, dict(in_channels=16, hidden_channels=0), r'hidden_channels.*got 0'),
     (A2, dict(in_channels=16, num_descriptors=2.0),
      r'num_descriptors.*got 2\.0'),
 ])

@@ -40,7 +40,7 @@ def _randomise_norm(block):
 SHAPES = [(2, 16, 7, 9), (1, 8, 1, 1), (1, 8, 2, 3), (3, 12, 16, 8)]
 OPTIONS = [
     dict(), dict(k=3), dict(adaptive=True, k_divisor=4),
-    dict(inter_channels=5, k=20), dict(sub_sample=True)
+    dict(hidden_channels=5, k=20), dict(sub_sample=True)
 ]
 
 
@@ -129,7 +129,7 @@ def test_autocast_softmax_in_float32(dtype):
     (dict(in_channels=4, k=0), 'k'),
     (dict(in_channels=4, k=2.5), 'k'),
     (dict(in_channels=4, k_divisor=0), 'k_divisor'),
-    (dict(in_channels=4, inter_channels=-1), 'inter_channels'),
+    (dict(in_channels=4, hidden_channels=-1), 'hidden_channels'),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -28,7 +28,7 @@ def reference_gsop(block, x):
     centring = torch.eye(m) - torch.ones(m, m) / m
     cov = z @ centring @ z.transpose(1, 2) / m  # (N, d, d)
     cov = batch_norm(block.row_norm, cov)  # dim 1 = rows
-    d = block.cov_channels
+    d = block.hidden_channels
     e = block.expansion
     weight = block.row_conv.weight.view(d, e, d)  # [row, out, column]
     rows = torch.einsum('iej,nij->nie', weight, cov).reshape(n, d * e)
@@ -40,7 +40,7 @@ def reference_gsop(block, x):
 BLOCKS = {
     'gsop': (lambda c: GlobalSecondOrderPooling(c), reference_gsop),
     'gsop_d8_e2': (lambda c: GlobalSecondOrderPooling(
-        c, cov_channels=8, expansion=2), reference_gsop),
+        c, hidden_channels=8, expansion=2), reference_gsop),
 }
 
 
@@ -64,11 +64,11 @@ def test_gradients_match_and_reach_every_parameter(name):
 
 def test_gsop_structure():
     block = GlobalSecondOrderPooling(256)
-    assert block.cov_channels == 128  # the paper's d
+    assert block.hidden_channels == 128  # the paper's d
     assert block.row_conv.groups == 128
     assert block.row_conv.weight.shape == (512, 1, 128, 1)
     assert block.fc.weight.shape == (256, 512, 1, 1)
-    assert GlobalSecondOrderPooling(64).cov_channels == 64  # d <= C
+    assert GlobalSecondOrderPooling(64).hidden_channels == 64  # d <= C
 
 
 # ------------------------------------------------------- autocast, determinism
@@ -88,9 +88,9 @@ G = GlobalSecondOrderPooling
 
 @pytest.mark.parametrize('cls, kwargs, match', [
     (G, dict(in_channels=0), r'in_channels.*got 0'),
-    (G, dict(in_channels=16, cov_channels=32),
-     r'cov_channels.*<= in_channels \(16\).*got 32'),
-    (G, dict(in_channels=16, cov_channels=0), r'cov_channels.*got 0'),
+    (G, dict(in_channels=16, hidden_channels=32),
+     r'hidden_channels.*<= in_channels \(16\).*got 32'),
+    (G, dict(in_channels=16, hidden_channels=0), r'hidden_channels.*got 0'),
     (G, dict(in_channels=16, expansion=0), r'expansion.*got 0'),
 ])
 def test_bad_arguments(cls, kwargs, match):

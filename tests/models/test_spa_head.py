@@ -40,9 +40,9 @@ def test_forward_backward_shapes(n, h, w):
 
 def test_options_reach_the_block():
     head = SPAHead(in_channels=16, channels=8, num_classes=3, k=5,
-                   inter_channels=3, sub_sample=True)
+                   hidden_channels=3, sub_sample=True)
     assert head.spa_block.k == 5
-    assert head.spa_block.inter_channels == 3
+    assert head.spa_block.hidden_channels == 3
     assert head.spa_block.sub_sample
     with pytest.raises(ValueError, match='num_convs'):
         SPAHead(in_channels=16, channels=8, num_classes=3, num_convs=1)

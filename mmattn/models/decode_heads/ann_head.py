@@ -52,12 +52,12 @@ class ANNHead(BaseDecodeHead):
         self.fusion = AsymmetricFusionNonLocal(
             low_in_channels, high_in_channels,
             out_channels=high_in_channels,
-            project_channels=project_channels, query_scales=query_scales,
+            hidden_channels=project_channels, query_scales=query_scales,
             key_pool_scales=key_pool_scales, **layers)
         self.bottleneck = ConvModule(
             high_in_channels, self.channels, 3, padding=1, **layers)
         self.context = AsymmetricPyramidNonLocal(
-            self.channels, project_channels=project_channels,
+            self.channels, hidden_channels=project_channels,
             out_channels=self.channels, query_scales=query_scales,
             key_pool_scales=key_pool_scales, **layers)
 

@@ -15,7 +15,8 @@ class SPAHead(BlockHead):
     with the non-local block swapped, so the two compare like for like.
 
     Args:
-        inter_channels (int, optional): C' of the block (default channels//2).
+        hidden_channels (int, optional): C' of the block (default
+            channels // 2). Formerly ``inter_channels`` (deprecated name).
         k (int): salient positions. Defaults to 8.
         adaptive (bool): adaptive k = max(1, H*W // k_divisor).
         k_divisor (int): positions per selected position for the adaptive k
@@ -33,9 +34,10 @@ class SPAHead(BlockHead):
 
     block_name = 'spa_block'
 
-    @renamed_arguments(reduction='k_divisor')
+    @renamed_arguments(reduction='k_divisor',
+                       inter_channels='hidden_channels')
     def __init__(self,
-                 inter_channels=None,
+                 hidden_channels=None,
                  k=8,
                  adaptive=False,
                  k_divisor=16,
@@ -45,7 +47,7 @@ class SPAHead(BlockHead):
         super().__init__(**kwargs)
         self.spa_block = SalientPositionAttention(
             self.channels,
-            inter_channels=inter_channels,
+            hidden_channels=hidden_channels,
             k=k,
             adaptive=adaptive,
             k_divisor=k_divisor,
