@@ -32,7 +32,7 @@ output folder and meta file both writers share), ``cityscapes`` and
 from .cityscapes import make_cityscapes
 from .coco import make_coco
 from .geometry import parse_size
-from .scene import repaint_cues
+from .scene import repaint_cues, synthetic_image
 from .tables import (CITYSCAPES_CLASSES, CITYSCAPES_CUE_CLASSES,
                      COCO_CATEGORIES, COCO_CUE_CATEGORIES, IGNORE_INDEX,
                      LAYOUTS, MARKER_PALETTE, META_FILE, decode_marker)
@@ -41,5 +41,5 @@ __all__ = [
     'CITYSCAPES_CLASSES', 'CITYSCAPES_CUE_CLASSES', 'COCO_CATEGORIES',
     'COCO_CUE_CATEGORIES', 'MARKER_PALETTE', 'IGNORE_INDEX', 'META_FILE',
     'LAYOUTS', 'decode_marker', 'make_cityscapes', 'make_coco', 'parse_size',
-    'repaint_cues'
+    'repaint_cues', 'synthetic_image'
 ]

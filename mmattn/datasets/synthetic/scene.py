@@ -183,3 +183,9 @@ def _make_scene(rng, h, w, layout='side-bar', margin=None):
     image = _paint(rng, h, w, shapes, markers, marker_cues)
     return dict(image=image, cues=cues, markers=markers, shapes=shapes,
                 geometry=geo)
+
+
+def synthetic_image(h, w, seed=0, layout='side-bar'):
+    """One benchmark scene's image, ``(h, w, 3)`` uint8 RGB (for checks
+    that want a natural-looking input, such as an export's ``--verify``)."""
+    return _make_scene(np.random.default_rng(seed), h, w, layout)['image']
