@@ -209,7 +209,7 @@ def export_onnx(wrapper, path, shape=(512, 1024), dynamic=False,
             :class:`DetectorFeaturesForExport`.
         path (str): the ``.onnx`` file; the weights go into it (one file).
         shape (tuple[int]): (H, W) of the example image.
-        dynamic (bool): keep N, H and W free in the file.
+        dynamic (bool): keep H and W free in the file (N is 1).
         meta (dict, optional): string metadata to store in the file.
 
     Returns:
@@ -222,7 +222,10 @@ def export_onnx(wrapper, path, shape=(512, 1024), dynamic=False,
     dynamic_shapes = None
     if dynamic:
         free = torch.export.Dim.DYNAMIC
-        dynamic_shapes = ({0: free, 2: free, 3: free}, )
+        # H and W only: mmseg builds one meta dict per image in a Python
+        # loop, which fixes the batch size while tracing (a batch is a
+        # loop over single-image runs of the file).
+        dynamic_shapes = ({2: free, 3: free}, )
     out_dir = osp.dirname(osp.abspath(path))
     os.makedirs(out_dir, exist_ok=True)
     with torch.no_grad():

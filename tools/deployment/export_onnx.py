@@ -7,9 +7,9 @@ neck) and, with --verify, check the file against PyTorch in onnxruntime.
 The file takes the image as cv2.imread gives it: (N, 3, H, W) float32, BGR,
 0-255; normalisation is inside. A segmentor gives ``logits`` (N, K, H, W)
 and ``labels`` (N, H, W); a detector its neck's maps ``feat0``, ``feat1``...
---dynamic keeps N, H and W free (--verify then also checks two other
-sizes). --verify prints the max absolute and relative difference on a random
-and a synthetic image and exits 1 above 1e-3 relative. See
+--dynamic keeps H and W free (the batch is 1; --verify then also checks
+two other sizes). --verify prints the max absolute and relative difference
+on a random and a synthetic image and exits 1 above 1e-3 relative. See
 docs/deployment.md.
 """
 import argparse
@@ -32,7 +32,7 @@ def parse_args(argv=None):
                         metavar=('H', 'W'),
                         help='example image size (default 512 1024)')
     parser.add_argument('--dynamic', action='store_true',
-                        help='keep batch, height and width free')
+                        help='keep height and width free')
     parser.add_argument('--verify', action='store_true',
                         help='compare with PyTorch in onnxruntime')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -64,7 +64,7 @@ def main(argv=None):
                        meta)
     print(f'wrote {args.out}: {info["size_mb"]:.1f} MiB, opset '
           f'{info["opset"]}, outputs {", ".join(info["outputs"])}, '
-          f'{"dynamic N, H, W" if args.dynamic else "static shape"}')
+          f'{"dynamic H, W" if args.dynamic else "static shape"}')
     if not args.verify:
         return 0
     sizes = other_sizes(args.shape) if args.dynamic else []
