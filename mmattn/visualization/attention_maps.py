@@ -1,0 +1,250 @@
+"""What each attention module attends to, computed from the input it was
+given (recorded by a forward hook) and its own weights: the model is not
+changed, and each map is the one its forward uses.
+
+Every function takes the module and the positional arguments of one call
+and returns a list of :class:`Panel` s to draw (see ``draw.py``). Grid
+coordinates are (row, column) on the module's feature map.
+"""
+from typing import List, NamedTuple, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..blocks import (CBAM, AsymmetricPyramidNonLocal, BottleneckAttention,
+                      ChannelAttention, CrissCrossAttention,
+                      EfficientChannelAttention, GlobalContext,
+                      MultiSpectralChannelAttention, NonLocal,
+                      ObjectContext, PositionAttention,
+                      SalientPositionAttention, SelfAdaptivePoolingAttention,
+                      SpatialChannelSqueezeExcitation, SqueezeExcitation)
+from ..blocks.asym_non_local import pyramid_sample
+
+
+class Panel(NamedTuple):
+    """One picture of a module.
+
+    ``kind``: ``'heatmap'`` (``data`` (h, w) over the image), ``'points'``
+    (``data`` (h, w) over the image, with ``points`` marked and numbered),
+    ``'matrix'`` (``data`` (a, b), drawn as is) or ``'bars'`` (``data``
+    (C,)).
+    """
+    kind: str
+    title: str
+    data: torch.Tensor
+    points: Optional[Sequence] = None
+
+
+def _salient_points(x, num):
+    """The ``num`` positions of largest squared L2 norm of x[0] (SPANet's
+    saliency), as (row, column) on x's grid."""
+    norms = x[0].float().pow(2).sum(0).flatten()
+    top = norms.topk(min(num, norms.numel())).indices
+    return [(int(i) // x.size(3), int(i) % x.size(3)) for i in top]
+
+
+def _grid_points(points, x, image_size):
+    """Image pixels (x, y) -> (row, column) on x's grid."""
+    h, w = x.shape[2:]
+    height, width = image_size
+    return [(min(h - 1, int(py * h / height)), min(w - 1, int(px * w / width)))
+            for px, py in points]
+
+
+def _query_points(x, points, image_size, num=4):
+    if points:
+        return _grid_points(points, x, image_size)
+    return _salient_points(x, num)
+
+
+def _flat(t):
+    return t[0].float().flatten(1)  # (C, P) of the first image
+
+
+def salient_position(module, args, points=None, image_size=None):
+    x = args[0][:1]
+    out, att = module(x, return_attention=True)
+    h, w = x.shape[2:]
+    chosen = [(int(i) // w, int(i) % w) for i in att['indices'][0]]
+    # what selects them: the squared norm of theta(x) at each position
+    saliency = module.theta(x)[0].float().pow(2).sum(0)
+    return [Panel('points', f'selected positions (k={len(chosen)}) over '
+                  '|theta(x)|^2', saliency, chosen),
+            Panel('matrix', "channel affinity softmax(S S^T) (C' x C')",
+                  att['affinity'][0])]
+
+
+def _query_panels(weights, grid, points, label):
+    """One panel per query: the row of ``weights`` (P_q, P_k) as a map."""
+    h, w = grid
+    return [Panel('points', f'{label} of query {i + 1} at {p}',
+                  weights[p[0] * w + p[1]].view(h, w), [p])
+            for i, p in enumerate(points)]
+
+
+def position(module, args, points=None, image_size=None):
+    x = args[0][:1]
+    query = _flat(module.query_project(x)).t()
+    key = _flat(module.key_project(x))
+    weights = torch.softmax(query @ key, dim=-1)  # (P, P), rows: queries
+    return _query_panels(weights, x.shape[2:],
+                         _query_points(x, points, image_size), 'attention')
+
+
+def channel(module, args, points=None, image_size=None):
+    tokens = _flat(args[0])
+    energy = tokens @ tokens.t()
+    sign = -1.0 if module.form == 'danet' else 1.0
+    return [Panel('matrix', f'channel affinity ({module.form} form)',
+                  torch.softmax(sign * energy, dim=-1))]
+
+
+def non_local(module, args, points=None, image_size=None):
+    x = args[0][:1]
+    if module.mode != 'embedded_gaussian' or module.sub_sample:
+        raise NotImplementedError(
+            f'NonLocal pictures: mode embedded_gaussian without '
+            f'sub-sampling only, got mode={module.mode!r}, '
+            f'sub_sample={module.sub_sample}')
+    query = _flat(module.theta(x)).t()
+    key = _flat(module.phi(x))
+    scale = module.inter_channels**-0.5 if module.use_scale else 1.0
+    weights = torch.softmax(scale * (query @ key), dim=-1)
+    return _query_panels(weights, x.shape[2:],
+                         _query_points(x, points, image_size), 'attention')
+
+
+def _criss_cross_matrix(module, x):
+    """Dense (P, P) matrix of one criss-cross pass's weights (row: query)."""
+    query, key, _ = module._project(x[:1])
+    weights = module.attention_weights(query, key)[0]  # (H, W, H + W)
+    h, w = x.shape[2:]
+    dense = weights.new_zeros(h, w, h, w)
+    rows, cols = torch.arange(h), torch.arange(w)
+    # column entries: key (i, col) for query (row, col)
+    dense[rows[:, None, None], cols[None, :, None], rows[None, None, :],
+          cols[None, :, None]] = weights[..., :h]
+    # row entries: key (row, j)
+    dense[rows[:, None, None], cols[None, :, None], rows[:, None, None],
+          cols[None, None, :]] += weights[..., h:]
+    return dense.view(h * w, h * w)
+
+
+def criss_cross(module, calls, points=None, image_size=None):
+    """Reach of each query after one pass and after all the passes the
+    model made (CCHead: two, the second on the first's output)."""
+    x = calls[0][0][:1]
+    if x.shape[2] * x.shape[3] > 16384:
+        raise ValueError(
+            f'criss-cross pictures build a dense (P, P) matrix; the map of '
+            f'{tuple(x.shape[2:])} is too large: use a smaller image')
+    matrices = [_criss_cross_matrix(module, args[0]) for args in calls]
+    reach = matrices[0]
+    panels = _query_panels(reach, x.shape[2:],
+                           _query_points(x, points, image_size),
+                           'reach after 1 pass')
+    for matrix in matrices[1:]:
+        reach = matrix @ reach
+    if len(matrices) > 1:
+        panels += _query_panels(reach, x.shape[2:],
+                                _query_points(x, points, image_size),
+                                f'reach after {len(matrices)} passes')
+    return panels
+
+
+def global_context(module, args, points=None, image_size=None):
+    x = args[0][:1]
+    if module.pooling_type != 'att':
+        raise NotImplementedError('GlobalContext with pooling_type=avg has '
+                                  'no attention to draw')
+    logits = module.conv_mask(x.float())
+    weights = torch.softmax(logits.flatten(1), dim=-1).view(x.shape[2:])
+    return [Panel('heatmap', 'context-pooling weights softmax(W_k x)',
+                  weights)]
+
+
+def object_context(module, args, points=None, image_size=None, top=4):
+    logits = args[1][:1].float()
+    regions = torch.softmax(module.spatial_gather.scale
+                            * logits.flatten(2), dim=2)[0]
+    regions = regions.view(-1, *logits.shape[2:])
+    present = logits[0].argmax(0).flatten().bincount(
+        minlength=logits.size(1)).topk(min(top, logits.size(1))).indices
+    return [Panel('heatmap', f'soft object region of class {int(k)}',
+                  regions[k]) for k in present]
+
+
+def pyramid_non_local(module, args, points=None, image_size=None):
+    """APNB: attention of each query over the pyramid-sampled keys, drawn
+    as the pool grids side by side (1x1, 3x3, 6x6, 8x8 by default)."""
+    x = args[0][:1]
+    stage = module.stages[0]
+    query = _flat(stage.query_project(x)).t()
+    key = _flat(pyramid_sample(stage.key_project(x), stage.key_pool_scales)
+                .unsqueeze(-1))
+    weights = torch.softmax(query @ key * stage.hidden_channels**-0.5, -1)
+    panels = []
+    for i, p in enumerate(_query_points(x, points, image_size)):
+        row = weights[p[0] * x.size(3) + p[1]]
+        grids, start = [], 0
+        size = max(stage.key_pool_scales)
+        for s in stage.key_pool_scales:
+            grid = row[start:start + s * s].view(1, 1, s, s)
+            grids.append(F.interpolate(grid, size=(size, size),
+                                       mode='nearest')[0, 0])
+            start += s * s
+        panels.append(Panel('matrix', f'query {i + 1} at {p}: attention '
+                            f'over keys pooled to {stage.key_pool_scales}',
+                            torch.cat(grids, dim=1)))
+    return panels
+
+
+def _effective_gate(module, args):
+    """out / x of the first image where |x| is not tiny: the gate a
+    multiplicative block applied, (C, H, W) (NaN where x is ~0)."""
+    x = args[0][:1].float()
+    out = module(args[0][:1]).float()
+    ratio = out / x
+    return torch.where(x.abs() > 1e-6, ratio, torch.nan)[0]
+
+
+def channel_gate(module, args, points=None, image_size=None):
+    gate = _effective_gate(module, args).flatten(1).nanmedian(dim=1).values
+    return [Panel('bars', 'channel gate a_c (out / x)', gate)]
+
+
+def spatial_gate(module, args, points=None, image_size=None):
+    gate = _effective_gate(module, args).nanmean(dim=0)
+    return [Panel('heatmap', 'effective gate out / x, mean over channels',
+                  gate)]
+
+
+#: module class -> picture function; CrissCrossAttention takes all its calls
+PICTURES = {
+    SalientPositionAttention: salient_position,
+    PositionAttention: position,
+    ChannelAttention: channel,
+    NonLocal: non_local,
+    CrissCrossAttention: criss_cross,
+    GlobalContext: global_context,
+    ObjectContext: object_context,
+    AsymmetricPyramidNonLocal: pyramid_non_local,
+    SqueezeExcitation: channel_gate,
+    EfficientChannelAttention: channel_gate,
+    SelfAdaptivePoolingAttention: channel_gate,
+    MultiSpectralChannelAttention: channel_gate,
+    CBAM: spatial_gate,
+    SpatialChannelSqueezeExcitation: spatial_gate,
+    BottleneckAttention: spatial_gate,
+}
+ALL_CALLS = (CrissCrossAttention, )
+
+
+def panels_for(module, calls: List[tuple], points=None,
+               image_size=None) -> List[Panel]:
+    """The pictures of one module from its recorded calls."""
+    fn = PICTURES[type(module)]
+    with torch.no_grad():
+        if isinstance(module, ALL_CALLS):
+            return fn(module, calls, points, image_size)
+        return fn(module, calls[0], points, image_size)
