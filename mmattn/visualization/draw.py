@@ -53,8 +53,7 @@ def draw_panel(ax, panel, image):
     ax.set_axis_off()
 
 
-def draw_module(path, name, panels, image, columns=4):
-    """One PNG of a module: its panels in a grid, titled with its name."""
+def _figure(name, panels, image, columns=4):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -70,5 +69,24 @@ def draw_module(path, name, panels, image, columns=4):
         ax.set_axis_off()
     fig.suptitle(name, fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+def draw_module(path, name, panels, image, columns=4):
+    """One PNG of a module: its panels in a grid, titled with its name."""
+    import matplotlib.pyplot as plt
+    fig = _figure(name, panels, image, columns)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def render_module(name, panels, image, columns=4):
+    """The picture of :func:`draw_module` as an (H, W, 3) uint8 RGB array
+    (for mmengine's visualizer)."""
+    import matplotlib.pyplot as plt
+    fig = _figure(name, panels, image, columns)
+    fig.set_dpi(110)
+    fig.canvas.draw()
+    picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return picture

@@ -209,3 +209,30 @@ def test_tool_draws_every_attention_module_of_a_model(tmp_path):
          '--out', str(tmp_path / 'out'), '--points', '500,10'],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode != 0 and 'outside the image' in done.stderr
+
+
+@pytest.mark.filterwarnings('ignore')
+def test_hook_writes_pictures_through_the_visualizer(cityscapes_root,
+                                                     tmp_path):
+    """One training iteration, then a validation: the hook draws the first
+    two validation images through the runner's local visualizer backend."""
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import glob
+    import train
+    from mmattn.testing import as_cli, long_range_smoke_options
+    base = config_path('long_range', 'spanet_r18-tiny_long-range-96x256.py')
+    config = tmp_path / 'spanet_with_pictures.py'
+    config.write_text(
+        f'_base_ = [{base!r}]\n'
+        "custom_hooks = [dict(type='mmattn.AttentionVisualizationHook', "
+        "num_images=2)]\n")
+    opts = long_range_smoke_options(cityscapes_root)
+    opts['val_dataloader.batch_size'] = 1  # two validation batches
+    train.main([str(config), '--work-dir', str(tmp_path)] + as_cli(opts))
+    pictures = sorted(glob.glob(str(tmp_path / '*' / 'vis_data' /
+                                    'vis_image' / 'attention_*.png')))
+    names = [osp.basename(p) for p in pictures]
+    assert names == ['attention_decode_head.spa_block_val0_1.png',
+                     'attention_decode_head.spa_block_val1_1.png'], names
+    from PIL import Image
+    assert min(Image.open(pictures[0]).size) > 100
