@@ -1,6 +1,7 @@
 """Whole-model ONNX export of the shipped configs (mmattn.deployment and
 tools/deployment/): one config per head type and per plugin family for
-segmentation, necks and a plugin for detection, each exported with free
+segmentation, necks and a plugin for detection (tools/deployment/
+export_all.py exports and verifies every shipped config: docs/deployment.md), each exported with free
 H and W and compared with PyTorch in onnxruntime at two sizes other than
 the example's. The command-line tools run once each, and onnx_inference.py
 with torch made unimportable.
@@ -20,7 +21,8 @@ from mmattn.deployment import (RELATIVE_TOLERANCE, compare, export_onnx,
 from mmattn.deployment.export import output_names
 from mmattn.deployment.verify import session_for
 
-#: one per head type, one per plugin family (BackboneWithBlocks included)
+#: one per head type; plugins: a channel gate (ECA; SE and SPENet are the
+#: same kind), channel + spatial (CBAM), BackboneWithBlocks (SE in ResNet-18)
 SEG_CONFIGS = [
     'ann/ann_r50-d8_4xb2-80k_cityscapes-512x1024.py',
     'ccnet/ccnet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
@@ -31,13 +33,10 @@ SEG_CONFIGS = [
     'spanet/spanet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
     'plugins/fcn_r50-d8-cbam_4xb2-80k_cityscapes-512x1024.py',
     'plugins/fcn_r50-d8-eca_4xb2-80k_cityscapes-512x1024.py',
-    'plugins/fcn_r50-d8-se_4xb2-80k_cityscapes-512x1024.py',
-    'plugins/fcn_r50-d8-spenet_4xb2-80k_cityscapes-512x1024.py',
     'plugins/fcn_r18-d8-insert-se_4xb2-80k_cityscapes-512x1024.py',
 ]
 DET_CONFIGS = [
     'spanet/faster-rcnn_r50_fpn-spanet-neck_1x_coco.py',
-    'danet/faster-rcnn_r50_fpn-danet-neck_1x_coco.py',
     'gcnet/mask-rcnn_r50_fpn-gc-neck_1x_coco.py',
     'spanet/faster-rcnn_r50-spanet_fpn_1x_coco.py',
 ]
