@@ -32,7 +32,7 @@ def _first_loss(config, data_root, work_dir, compile_model):
 @pytest.mark.filterwarnings('ignore')
 @pytest.mark.parametrize('name', ['spanet', 'se'])
 def test_compiled_training_step_matches_eager(name, cityscapes_root,
-                                               tmp_path):
+                                              tmp_path):
     config = config_path('long_range',
                          f'{name}_r18-tiny_long-range-96x256.py')
     import torch._dynamo

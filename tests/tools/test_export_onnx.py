@@ -1,10 +1,10 @@
 """Whole-model ONNX export of the shipped configs (mmattn.deployment and
-tools/deployment/): one config per head type and per plugin family for
-segmentation, necks and a plugin for detection (tools/deployment/
-export_all.py exports and verifies every shipped config: docs/deployment.md), each exported with free
-H and W and compared with PyTorch in onnxruntime at two sizes other than
-the example's. The command-line tools run once each, and onnx_inference.py
-with torch made unimportable.
+tools/deployment/): one config per head type and per kind of plugin for
+segmentation, necks and a plugin for detection, each exported with free H
+and W and compared with PyTorch in onnxruntime at two sizes other than the
+example's (tools/deployment/export_all.py exports and verifies every
+shipped config: docs/deployment.md). The command-line tools run once each,
+and onnx_inference.py with torch made unimportable.
 """
 import os.path as osp
 import subprocess
