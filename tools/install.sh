@@ -18,6 +18,20 @@ STEP="start"
 log() { echo "[mmattn install] $*"; }
 trap 'echo "[mmattn install] FAILED in step \"$STEP\" (exit $?): see the output above" >&2' ERR
 
+# Every MMATTN_PROGRESS_SECONDS (60), how many of mmcv's sources the build
+# log says are compiled. A background loop: it must not inherit the ERR trap
+# (set -E), or a grep that finds nothing yet would print a false FAILED line
+# while the build goes on.
+report_build_progress() {
+  trap - ERR
+  set +e +o pipefail
+  local done_so_far
+  while sleep "${MMATTN_PROGRESS_SECONDS:-60}"; do
+    done_so_far="$(grep -o '\[[0-9]*/[0-9]*\]' "$1" 2>/dev/null | tail -n 1)"
+    log "mmcv build: ${done_so_far:-no source yet} compiled"
+  done
+}
+
 pin() { sed -n "s/^$1==\(.*\)$/\1/p" requirements/stack.txt; }
 TORCH_PIN="$(pin torch)"; MMENGINE_PIN="$(pin mmengine)"; MMCV_PIN="$(pin mmcv)"
 MMSEG_PIN="$(pin mmsegmentation)"; MMDET_PIN="$(pin mmdet)"
@@ -93,9 +107,7 @@ else
     pipq install --target "$BUILD_DEPS" "setuptools<70" wheel ninja
     BUILD_LOG="$CACHE/mmcv-build.log"
     log "compiler output goes to $BUILD_LOG"
-    ( while sleep 60; do
-        log "mmcv build: $(grep -o '\[[0-9]*/[0-9]*\]' "$BUILD_LOG" 2>/dev/null | tail -n 1) compiled"
-      done ) &
+    report_build_progress "$BUILD_LOG" &
     PROGRESS=$!
     # ninja (on PATH) lets torch's extension builder compile MAX_JOBS at once.
     if ! PATH="$BUILD_DEPS/bin:$PATH" PYTHONPATH="$BUILD_DEPS" MMCV_WITH_OPS=1 FORCE_CUDA=$FORCE_CUDA MAX_JOBS="${MAX_JOBS:-2}" \
