@@ -16,7 +16,8 @@ mechanism") has the recipe.
 from .bam import BottleneckAttention
 from .cbam import CBAM
 from .double_attention import DoubleAttention
-from .eca import EfficientChannelAttention, eca_kernel_size
+from .eca import (ECA_AUTHORS_KERNEL_SIZES, EfficientChannelAttention,
+                  eca_kernel_size)
 from .gather_excite import GatherExcite
 from .interaction_aggregation import (ChannelInteractionUnit,
                                       InteractionAggregationUpdate,

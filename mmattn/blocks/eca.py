@@ -13,11 +13,27 @@ from ..checks import (check_input, check_odd_kernel, check_positive_int,
 from ..ops import global_avg_pool
 
 
+#: The kernel sizes per ResNet stage (1-4) of the authors' released
+#: checkpoints (BangguWu/ECANet README: ``--ksize 3557`` for ECA-Net50 on
+#: ImageNet, ``3357`` for ECA-Net101/152, ``3377`` for their Mask R-CNN R50).
+#: The authors' code has no adaptive-k function: ``main.py`` takes k per
+#: stage by hand. Use these to load their weights; they differ from
+#: :func:`eca_kernel_size` (5, 5, 5, 7 for ResNet-50's 256-2048 channels).
+ECA_AUTHORS_KERNEL_SIZES = {
+    'resnet50': (3, 5, 5, 7),
+    'resnet101': (3, 3, 5, 7),
+    'resnet152': (3, 3, 5, 7),
+    'mask-rcnn_resnet50': (3, 3, 7, 7),
+}
+
+
 def eca_kernel_size(channels, gamma=2, beta=1):
     """The paper's adaptive kernel size, ``|log2(C)/gamma + beta/gamma|_odd``.
 
-    ``t = int(abs(log2(C) / gamma + beta / gamma))``; ``k = t`` if t is odd,
-    else ``t + 1`` (as the authors' code computes it). With gamma=2, beta=1:
+    Eq. (12) of the paper: ``t = int(abs(log2(C) / gamma + beta / gamma))``;
+    ``k = t`` if t is odd, else ``t + 1``. The authors' code does not compute
+    it (their recipes set k per stage by hand, see
+    :data:`ECA_AUTHORS_KERNEL_SIZES`). With gamma=2, beta=1:
 
     ======  ===  ===  ===  ===  ====  ====
     C        64  128  256  512  1024  2048
@@ -25,9 +41,9 @@ def eca_kernel_size(channels, gamma=2, beta=1):
     ======  ===  ===  ===  ===  ====  ====
 
     C < 8 gives k = 1 (a per-channel scale). timm's ``EcaModule`` clamps k to
-    at least 3, so it differs only there. The paper's ResNet-50 recipe uses
-    k = 3, 5, 5, 7 per stage instead of the formula; pass ``kernel_size``
-    explicitly to follow it.
+    at least 3, so it differs only there. The authors' ResNet-50 checkpoint
+    uses k = 3, 5, 5, 7 per stage instead: pass ``kernel_size`` per stage
+    (one plugin entry per stage, as ``configs/plugins/*eca*`` do) to load it.
     """
     check_positive_int('channels', channels)
     check_real('gamma', gamma, positive=True)
@@ -47,8 +63,9 @@ class EfficientChannelAttention(nn.Module):
     Args:
         in_channels (int): channels C of the input.
         kernel_size (int, optional): odd kernel size k. None (default) picks
-            it from C with :func:`eca_kernel_size` (3 for C=64, 5 for
-            C=128..1024, 7 for C=2048).
+            it from C with the paper's rule :func:`eca_kernel_size` (3 for
+            C=64, 5 for C=128..1024, 7 for C=2048); the authors' checkpoints
+            use the per-stage sizes of :data:`ECA_AUTHORS_KERNEL_SIZES`.
         gamma (float): gamma of the adaptive rule. Defaults to 2.
         beta (float): b of the adaptive rule. Defaults to 1.
 

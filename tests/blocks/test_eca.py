@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmattn.blocks import EfficientChannelAttention, eca_kernel_size
 from conftest import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
-                      export_opset17_and_check, randomise)
+                      config_path, export_opset17_and_check, randomise)
 
 SHAPES = [(2, 32, 7, 5), (1, 32, 1, 1), (1, 32, 3, 9), (3, 32, 16, 8)]
 
@@ -99,3 +99,32 @@ def test_onnx_export_opset17_dynamic_hw(tmp_path):
     torch.manual_seed(0)
     block = randomise(BLOCKS['eca'][0](16)).eval()
     export_opset17_and_check(block, tmp_path / 'eca.onnx')
+
+
+@pytest.mark.parametrize('config', [
+    'plugins/faster-rcnn_r50-eca_fpn_1x_coco.py',
+    'plugins/fcn_r50-d8-eca_4xb2-80k_cityscapes-512x1024.py'])
+def test_r50_configs_take_the_authors_checkpoint_shapes(config):
+    """The authors' ECA-Net50 (``--ksize 3557``) stores
+    ``layer<s>.<b>.eca.conv.weight`` of shape (1, 1, k_s), k = 3, 5, 5, 7; the
+    paper's rule would give 5, 5, 5, 7, and their weights would not load."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmattn.blocks import ECA_AUTHORS_KERNEL_SIZES
+    cfg = Config.fromfile(config_path(config))
+    scope = cfg.default_scope
+    init_default_scope(scope)
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+    cfg.model.backbone.init_cfg = None
+    backbone = registry.build(cfg.model.backbone)
+    sizes = ECA_AUTHORS_KERNEL_SIZES['resnet50']
+    authors = {
+        f'layer{s + 1}.{b}.eca.conv.weight': torch.randn(1, 1, k)
+        for s, (k, blocks) in enumerate(zip(sizes, (3, 4, 6, 3)))
+        for b in range(blocks)}
+    missing, unexpected = backbone.load_state_dict(authors, strict=False)
+    assert not unexpected
+    assert not [k for k in missing if '.eca.' in k]
+    assert [eca_kernel_size(c) for c in (256, 512, 1024, 2048)] == \
+        [5, 5, 5, 7]  # the paper's rule, kept for new models
