@@ -34,7 +34,9 @@ class SpatialChannelSqueezeExcitation(nn.Module):
         in_channels (int): channels C of the input.
         reduction (int): cSE reduction ratio r, 1 <= r <= C. Defaults to 16.
         fusion (str): ``'add'``, ``'max'`` or ``'mul'``. Defaults to
-            ``'add'``.
+            ``'add'``. These two defaults follow segmentation_models_pytorch,
+            not the authors' code (ai-med/squeeze_and_excitation fuses by
+            ``'max'`` with ``reduction=2``): pass those to follow it.
         min_channels (int): lower bound of the hidden width. Defaults to 1.
 
     Shapes:
