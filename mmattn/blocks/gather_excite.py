@@ -31,7 +31,9 @@ class GatherExcite(nn.Module):
     - theta (``extra_params=True``): log2(e) depthwise 3x3 convs with stride
       2 and padding 1, each followed by ``norm_cfg`` (no conv bias with a
       norm), ReLU between them (not after the last).
-    - theta-plus (``extra_params=True, use_mlp=True``): theta, then an
+    - theta-plus (``extra_params=True, use_mlp=True``): theta with a ReLU
+      after its last norm too (the authors' ``RN50-GEPP.prototxt``:
+      ``gather/bn`` -> ``gather/relu`` -> ``excite/1x1_down``), then an
       SE-style MLP (1x1 convs with bias, C -> C_r -> C, ReLU) on the gathered
       map, before the sigmoid. ``use_mlp=True`` with ``extra_params=False``
       (pooling + MLP) is also allowed, as in timm; with the global extent it
@@ -112,11 +114,14 @@ class GatherExcite(nn.Module):
         self.gather = None
         if extra_params:
             num_convs = int(math.log2(extent))
+            # ReLU between the convs; after the last one only before an MLP
+            # (theta-plus, as the authors' prototxt), not before the sigmoid
             self.gather = nn.Sequential(*[
                 ConvModule(
                     in_channels, in_channels, 3, stride=2, padding=1,
                     groups=in_channels, norm_cfg=norm_cfg,
-                    act_cfg=dict(type='ReLU') if i < num_convs - 1 else None)
+                    act_cfg=(dict(type='ReLU')
+                             if i < num_convs - 1 or use_mlp else None))
                 for i in range(num_convs)
             ])
         if use_mlp:

@@ -36,7 +36,9 @@ def _nearest_index(out_size, in_size, device):
 
 def reference_ge(block, x):
     """Hu et al.: gather (pool, or strided depthwise convs + BN), optional
-    MLP, nearest upsampling, sigmoid, multiply."""
+    MLP, nearest upsampling, sigmoid, multiply. theta-plus as the authors'
+    RN50-GEPP.prototxt: a ReLU after the gather's last BN, before the MLP
+    (``conv*/gather/relu``); theta without MLP has none there."""
     n, c, h, w = x.shape
     if block.extent is None:
         g = x.mean(dim=(2, 3), keepdim=True)
@@ -49,7 +51,7 @@ def reference_ge(block, x):
                          padding=1, groups=c)
             if layer.with_norm:
                 g = batch_norm(layer.norm, g)
-            if i < len(block.gather) - 1:
+            if i < len(block.gather) - 1 or block.use_mlp:
                 g = F.relu(g)
     if block.use_mlp:
         g = channel_mlp(block.mlp, g)
