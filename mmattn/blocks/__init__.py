@@ -22,7 +22,8 @@ from .gather_excite import GatherExcite
 from .interaction_aggregation import (ChannelInteractionUnit,
                                       InteractionAggregationUpdate,
                                       SpatialInteractionUnit)
-from .multi_spectral import MultiSpectralChannelAttention
+from .multi_spectral import (FCANET_AUTHORS_DCT_SIZES,
+                             MultiSpectralChannelAttention)
 from .pyramid_attention import SpatialPyramidAttention
 from .relation_aware import RelationAwareAttention
 from .residual_attention import ResidualAttention

@@ -21,6 +21,12 @@ TOP16_FREQUENCIES = ((0, 0), (0, 1), (6, 0), (0, 5), (0, 2), (1, 0), (1, 2),
                      (3, 5), (2, 2))
 
 
+#: The authors' DCT size per ResNet stage (1-4): each stage's output size at
+#: 224 x 224 (cfzd/FcaNet ``c2wh``), for classification and detection
+#: alike; one plugin entry per stage gives it (configs/plugins/*fcanet*).
+FCANET_AUTHORS_DCT_SIZES = (56, 28, 14, 7)
+
+
 def dct_basis(frequency, size):
     """Orthonormal 1-D DCT-II basis vector of ``frequency`` on ``size``
     points: cos(pi * f * (i + 1/2) / L) / sqrt(L), times sqrt(2) if f > 0.

@@ -193,3 +193,44 @@ def test_onnx_export_opset17_dynamic_hw(name, tmp_path):
 def test_dct_size_of_wrong_length_or_value_is_named(dct_size):
     with pytest.raises(ValueError, match='dct_size must be an int >= 7'):
         MultiSpectralChannelAttention(16, dct_size=dct_size)
+
+
+@pytest.mark.parametrize('config', [
+    'plugins/faster-rcnn_r50-fcanet_fpn_1x_coco.py',
+    'plugins/fcn_r50-d8-fcanet_4xb2-80k_cityscapes-512x1024.py'])
+def test_r50_configs_use_the_authors_dct_size_per_stage(config):
+    """The authors size each stage's DCT to its map at 224 x 224 (56, 28,
+    14, 7; their ``c2wh``), so on ImageNet no stage pools first. The
+    configs give one plugin entry per stage with those sizes: at 224 x 224
+    every block's input has its DCT size (pooling 56 -> 7, the old default,
+    is another computation)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmattn.blocks import FCANET_AUTHORS_DCT_SIZES
+    from conftest import config_path
+    cfg = Config.fromfile(config_path(config))
+    init_default_scope(cfg.default_scope)
+    registry = __import__(f'{cfg.default_scope}.registry',
+                          fromlist=['MODELS']).MODELS
+    cfg.model.backbone.init_cfg = None
+    backbone = registry.build(cfg.model.backbone)
+    backbone.eval()  # (mmdet's ResNet.train returns None: no chaining)
+    seen = {}
+    for name, module in backbone.named_modules():
+        if isinstance(module, MultiSpectralChannelAttention):
+            module.register_forward_hook(
+                lambda m, args, out, name=name: seen.update(
+                    {name: (m.dct_size, tuple(args[0].shape[2:]))}))
+    with torch.no_grad():
+        backbone(torch.zeros(1, 3, 224, 224))
+    assert len(seen) == 3 + 4 + 6 + 3
+    for name, (dct_size, size) in seen.items():
+        stage = int(name.split('.')[0][len('layer'):]) - 1
+        expected = FCANET_AUTHORS_DCT_SIZES[stage]
+        if 'fcn' in config and stage >= 2:
+            expected_input = 28  # mmseg's D8 dilation keeps stride 8
+        else:
+            expected_input = expected
+        assert dct_size == (expected, expected), name
+        assert size == (expected_input, expected_input), name
