@@ -40,13 +40,20 @@ class CBAM(nn.Module):
             ResNet init does. Defaults to True. Formerly
             ``zero_init_spatial_norm`` (deprecated name, accepted with a
             warning).
+        authors_init (bool): the rest of the authors' ResNet init
+            (Jongchan/attention-module ``model_resnet.py``): every bias of
+            the block zero (the MLP's), Kaiming-normal fan-out for the
+            spatial conv. Defaults to True, what the paper's models were
+            trained with; False keeps PyTorch's default init.
 
     Shapes:
         input (N, C, H, W) -> output (N, C, H, W); any H, W >= 1.
 
-    Init: PyTorch's default for the convs. :meth:`init_weights` re-applies
-    the zero init, so that a backbone whose ``init_cfg`` sets every BN weight
-    to 1 (mmseg/mmdet ResNet) still starts the spatial gate at 0.5: mmengine
+    Init: the authors' (``authors_init``, ``zero_init``), else PyTorch's
+    default. :meth:`init_weights` re-applies the special init, so that a
+    backbone whose ``init_cfg`` sets every BN weight to 1 and every conv to
+    its own Kaiming (mmseg/mmdet ResNet) still starts the spatial gate at
+    0.5 with the authors' weights: mmengine
     calls a child's ``init_weights`` after the parent's ``init_cfg`` (and
     before a ``Pretrained`` checkpoint, which therefore wins).
 
@@ -65,7 +72,8 @@ class CBAM(nn.Module):
                  reduction=16,
                  spatial_kernel=7,
                  norm_cfg=dict(type='BN', momentum=0.01),
-                 zero_init=True):
+                 zero_init=True,
+                 authors_init=True):
         super().__init__()
         self.in_channels = in_channels
         self.reduction = reduction
@@ -73,7 +81,9 @@ class CBAM(nn.Module):
         check_odd_kernel('spatial_kernel', spatial_kernel)
         self.spatial_kernel = spatial_kernel
         check_bool('zero_init', zero_init)
+        check_bool('authors_init', authors_init)
         self.zero_init = zero_init
+        self.authors_init = authors_init
 
         self.mlp = ChannelMLP(in_channels, self.hidden_channels,
                               dict(type='ReLU'))
@@ -85,7 +95,13 @@ class CBAM(nn.Module):
         self.init_weights()
 
     def init_weights(self):
-        """Zero the spatial gate's last affine layer (see the class doc)."""
+        """The authors' init (``authors_init``) and the zero start of the
+        spatial gate (``zero_init``); see the class doc."""
+        if self.authors_init:
+            nn.init.kaiming_normal_(self.spatial_conv.weight, mode='fan_out')
+            with torch.no_grad():
+                self.mlp.fc1.bias.zero_()
+                self.mlp.fc2.bias.zero_()
         if not self.zero_init:
             return
         with torch.no_grad():

@@ -127,3 +127,29 @@ def test_onnx_export_opset17_dynamic_hw(tmp_path):
     torch.manual_seed(0)
     block = randomise(BLOCKS['cbam'][0](16)).eval()
     export_opset17_and_check(block, tmp_path / 'cbam.onnx')
+
+
+def test_authors_init_is_the_default_and_can_be_turned_off():
+    """Jongchan/attention-module's ResNet init: every bias zero (the MLP's),
+    Kaiming-normal fan-out for the spatial conv (std sqrt(2 / (1 * k * k))
+    = 0.202 for k = 7), the spatial BN weight zero. PyTorch's default draws
+    the conv uniformly within 1 / sqrt(fan_in) = 0.101."""
+    torch.manual_seed(0)
+    authors = CBAM(64)
+    assert not authors.mlp.fc1.bias.any() and not authors.mlp.fc2.bias.any()
+    std = authors.spatial_conv.weight.std().item()
+    assert 0.15 < std < 0.26
+    assert not authors.spatial_norm.weight.any()
+    plain = CBAM(64, authors_init=False)
+    assert plain.mlp.fc1.bias.any()
+    assert plain.spatial_conv.weight.abs().max() <= 98 ** -0.5
+    # a ResNet's init_cfg (Kaiming fan-out on convs, constant 1 on norms,
+    # biases 0) is followed by the block's own: the authors' init survives
+    from conftest import build_resnet50
+    model = build_resnet50('mmdet', plugins=[dict(
+        cfg=dict(type='mmattn.CBAM'), stages=(False, False, False, True),
+        position='after_conv3')])
+    model.init_weights()
+    blocks = [m for m in model.modules() if isinstance(m, CBAM)]
+    assert blocks and all(not b.mlp.fc1.bias.any() for b in blocks)
+    assert all(not b.spatial_norm.weight.any() for b in blocks)
