@@ -163,14 +163,17 @@ def global_context(module, args, points=None, image_size=None):
                   weights)]
 
 
-def object_context(module, args, points=None, image_size=None, top=4):
+def object_context(module, args, points=None, image_size=None):
+    """The soft object region of each class the coarse logits predict
+    somewhere (most frequent first)."""
     logits = args[1][:1].float()
     regions = torch.softmax(module.spatial_gather.scale
                             * logits.flatten(2), dim=2)[0]
     regions = regions.view(-1, *logits.shape[2:])
-    present = logits[0].argmax(0).flatten().bincount(
-        minlength=logits.size(1)).topk(min(top, logits.size(1))).indices
-    return [Panel('heatmap', f'soft object region of class {int(k)}',
+    counts = logits[0].argmax(0).flatten().bincount(minlength=logits.size(1))
+    present = [int(k) for k in counts.argsort(descending=True)
+               if counts[k] > 0]
+    return [Panel('heatmap', f'soft object region of class {k}',
                   regions[k]) for k in present]
 
 

@@ -157,9 +157,11 @@ def test_ocr_regions_are_softmaxes_over_positions():
         block(_x(7), logits)
     (_, calls), = recorder.calls.values()
     panels = panels_for(block, calls)
-    assert len(panels) == 4
+    present = set(logits[0].argmax(0).flatten().tolist())
+    assert len(panels) == len(present)
     for panel in panels:
         k = int(panel.title.rsplit(' ', 1)[1])
+        assert k in present
         torch.testing.assert_close(
             panel.data, torch.softmax(logits[0, k].flatten(), 0).view(6, 10))
 

@@ -13,7 +13,7 @@ gives DIR/<module name>.png:
   affinity; PAM and non-local: the attention map of each query point;
   criss-cross: the reach of each query after one pass and after all passes;
   CAM: the channel affinity; GC: the context-pooling weights; OCR: the soft
-  object region of the most frequent classes; APNB: each query's attention
+  object region of each predicted class; APNB: each query's attention
   over the pyramid-pooled keys; SE, ECA, SPENet, FcaNet: channel gates as
   bars; CBAM, scSE, BAM: the effective gate out / x as a heatmap.
 
