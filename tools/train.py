@@ -2,11 +2,13 @@
 
     python tools/train.py configs/spanet_r50_cityscapes.py [--work-dir DIR]
         [--resume [CHECKPOINT]] [--amp] [--cfg-options k=v ...]
-        [--launcher none|pytorch|slurm]
+        [--launcher none|pytorch|slurm] [--allow-nonfinite-loss]
 
 The default scope (mmseg or mmdet) comes from the config. Distributed runs use
 torch.distributed through mmengine (``tools/dist_train.sh``, torchrun, slurm);
-on machines without CUDA they run on gloo.
+on machines without CUDA they run on gloo. A NaN or infinite loss stops the
+run with an error naming the iteration and the loss term
+(``mmattn.FiniteLossHook``, added unless ``--allow-nonfinite-loss``).
 """
 import argparse
 import os
@@ -22,9 +24,22 @@ def parse_args(argv=None):
         '--resume', nargs='?', const='auto', default=None,
         help='resume from CHECKPOINT, or from the latest checkpoint in the '
         'work dir when given without a value')
+    parser.add_argument(
+        '--allow-nonfinite-loss', action='store_true',
+        help='do not add mmattn.FiniteLossHook (which stops the run at the '
+        'first NaN or infinite loss, naming the iteration and the term)')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def add_finite_loss_hook(cfg):
+    """Add ``mmattn.FiniteLossHook`` to ``cfg.custom_hooks`` if absent."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(str(h.get('type', '')).endswith('FiniteLossHook')
+               for h in hooks):
+        hooks.append(dict(type='mmattn.FiniteLossHook'))
+    cfg.custom_hooks = hooks
 
 
 def main(argv=None):
@@ -38,6 +53,8 @@ def main(argv=None):
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    if not args.allow_nonfinite_loss:
+        add_finite_loss_hook(cfg)
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         runner = RUNNERS.build(cfg)
