@@ -40,11 +40,10 @@ def parse_args(argv=None):
     return args
 
 
-def segment(args, stem):
+def segment(args, model, stem):
     import mmcv
     import numpy as np
-    from mmseg.apis import inference_model, init_model, show_result_pyplot
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    from mmseg.apis import inference_model, show_result_pyplot
     result = inference_model(model, args.image)
     labels = result.pred_sem_seg.data[0].cpu().numpy()
     pred = osp.join(args.out, f'{stem}_pred.png')
@@ -60,11 +59,10 @@ def segment(args, stem):
     return [pred, vis]
 
 
-def detect(args, stem):
+def detect(args, model, stem):
     import mmcv
-    from mmdet.apis import inference_detector, init_detector
+    from mmdet.apis import inference_detector
     from mmdet.registry import VISUALIZERS
-    model = init_detector(args.config, args.checkpoint, device=args.device)
     result = inference_detector(model, args.image)
     visualizer = VISUALIZERS.build(model.cfg.visualizer)
     visualizer.dataset_meta = model.dataset_meta
@@ -81,12 +79,13 @@ def detect(args, stem):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmengine.config import Config
-    from mmattn.deployment import task_of
-    task = task_of(Config.fromfile(args.config))
+    from mmattn.deployment import load_model
+    # mmseg's init_model or mmdet's init_detector, by the config's scope
+    model, task = load_model(args.config, args.checkpoint,
+                             device=args.device)
     os.makedirs(args.out, exist_ok=True)
     stem = osp.splitext(osp.basename(args.image))[0]
-    written = (segment if task == 'seg' else detect)(args, stem)
+    written = (segment if task == 'seg' else detect)(args, model, stem)
     for path in written:
         print(f'wrote {path}')
     return 0

@@ -20,10 +20,6 @@ from mmengine.config import Config
 
 from ..ops.salient import onnx_translation_table
 
-#: The ONNX metadata keys an export writes (read by onnx_inference.py).
-METADATA_KEYS = ('mmattn_task', 'classes', 'palette', 'config', 'input',
-                 'outputs')
-
 
 def task_of(cfg):
     """``'seg'`` or ``'det'``: the OpenMMLab scope a config builds in."""
@@ -37,15 +33,16 @@ def task_of(cfg):
         f'{scope!r}')
 
 
-def load_model(config, checkpoint=None, cfg_options=None):
-    """Build a config's model on the CPU with mmseg's ``init_model`` or
-    mmdet's ``init_detector`` (the inference APIs, which load a checkpoint
-    and its ``dataset_meta``), in eval mode.
+def load_model(config, checkpoint=None, cfg_options=None, device='cpu'):
+    """Build a config's model with mmseg's ``init_model`` or mmdet's
+    ``init_detector`` (the inference APIs, which load a checkpoint and its
+    ``dataset_meta``), in eval mode.
 
     Args:
         config (str | Config): config file or object.
         checkpoint (str, optional): weights; None keeps the initial ones.
         cfg_options (dict, optional): overrides merged into the config.
+        device (str): where to build it. Defaults to ``'cpu'``.
 
     Returns:
         tuple: ``(model, task)`` with task ``'seg'`` or ``'det'``.
@@ -61,10 +58,10 @@ def load_model(config, checkpoint=None, cfg_options=None):
     task = task_of(config)
     if task == 'seg':
         from mmseg.apis import init_model
-        model = init_model(config, checkpoint, device='cpu')
+        model = init_model(config, checkpoint, device=device)
     else:
         from mmdet.apis import init_detector
-        model = init_detector(config, checkpoint, device='cpu')
+        model = init_detector(config, checkpoint, device=device)
     if not getattr(model, 'dataset_meta', None):
         # no checkpoint (or one without meta): the test dataset's classes
         model.dataset_meta = _dataset_meta(config, task)
@@ -186,8 +183,9 @@ def output_names(wrapper, shape):
     return [f'feat{i}' for i in range(num)]
 
 
-def metadata(model, task, config_path=None, names=()):
-    """What onnx_inference.py needs to paint a prediction without torch."""
+def metadata(model, task, config_path=None):
+    """What onnx_inference.py needs to paint a prediction without torch
+    (:func:`export_onnx` adds the output names)."""
     meta = getattr(model, 'dataset_meta', None) or {}
     return dict(
         mmattn_task=task,
@@ -195,8 +193,7 @@ def metadata(model, task, config_path=None, names=()):
         palette=json.dumps([list(map(int, c))
                             for c in meta.get('palette', ()) or ()]),
         config=osp.basename(config_path) if config_path else '',
-        input='image: (N, 3, H, W) float32, BGR, 0-255 (as cv2.imread)',
-        outputs=json.dumps(list(names)))
+        input='image: (N, 3, H, W) float32, BGR, 0-255 (as cv2.imread)')
 
 
 def export_onnx(wrapper, path, shape=(512, 1024), dynamic=False,
@@ -210,7 +207,8 @@ def export_onnx(wrapper, path, shape=(512, 1024), dynamic=False,
         path (str): the ``.onnx`` file; the weights go into it (one file).
         shape (tuple[int]): (H, W) of the example image.
         dynamic (bool): keep H and W free in the file (N is 1).
-        meta (dict, optional): string metadata to store in the file.
+        meta (dict, optional): string metadata to store in the file; the
+            output names are stored under ``outputs``.
 
     Returns:
         dict: ``opset``, ``size_mb`` and ``outputs`` (names).
@@ -235,10 +233,27 @@ def export_onnx(wrapper, path, shape=(512, 1024), dynamic=False,
             output_names=names,
             custom_translation_table=onnx_translation_table())
     model = program.model_proto
-    for key, value in (meta or {}).items():
+    for key, value in {**(meta or {}), 'outputs': json.dumps(names)}.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, str(value)
     onnx.save_model(model, path)
     opset = {o.domain: o.version for o in model.opset_import}.get('', None)
     return dict(opset=opset, size_mb=osp.getsize(path) / 2**20,
                 outputs=names)
+
+
+def export_config(config, path, checkpoint=None, shape=(512, 1024),
+                  dynamic=False, cfg_options=None):
+    """:func:`load_model`, :func:`wrapper_for` and :func:`export_onnx` with
+    the dataset's :func:`metadata`: a config (and its weights) to a file.
+
+    Returns:
+        tuple: ``(wrapper, info)``, the PyTorch function that was exported
+        (to compare the file with) and :func:`export_onnx`'s dict.
+    """
+    model, task = load_model(config, checkpoint, cfg_options)
+    wrapper = wrapper_for(model, task)
+    config_path = config if isinstance(config, str) else config.filename
+    info = export_onnx(wrapper, path, shape, dynamic,
+                       metadata(model, task, config_path))
+    return wrapper, info

@@ -21,6 +21,8 @@ def verification_images(shape, seed=0):
 
 
 def session_for(path):
+    """An onnxruntime CPU session of the file (load it once, pass it to
+    :func:`verify`, :func:`time_both` and :func:`compare`)."""
     import onnxruntime as ort
     return ort.InferenceSession(str(path),
                                 providers=['CPUExecutionProvider'])
@@ -58,15 +60,15 @@ def compare(session, wrapper, image):
                 label_agreement=agreement)
 
 
-def verify(path, wrapper, shape, sizes=(), seed=0):
-    """Compare the file with PyTorch on a random and a synthetic image at
-    ``shape`` and at every extra size of ``sizes`` (for dynamic files).
+def verify(session, wrapper, shape, sizes=(), seed=0):
+    """Compare a file's session with PyTorch on a random and a synthetic
+    image at ``shape`` and at every extra size of ``sizes`` (for dynamic
+    files).
 
     Returns:
         list[dict]: one row per (image, size) with the keys of
         :func:`compare`, ``image`` and ``size``.
     """
-    session = session_for(path)
     rows = []
     for size in [tuple(shape), *map(tuple, sizes)]:
         for name, image in verification_images(size, seed).items():
@@ -75,9 +77,8 @@ def verify(path, wrapper, shape, sizes=(), seed=0):
     return rows
 
 
-def time_both(path, wrapper, shape, runs=3):
+def time_both(session, wrapper, shape, runs=3):
     """Median seconds of one image through onnxruntime and PyTorch."""
-    session = session_for(path)
     image = verification_images(shape)['random']
     feed = {session.get_inputs()[0].name: image}
     tensor = torch.from_numpy(image)

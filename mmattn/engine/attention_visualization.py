@@ -69,11 +69,9 @@ class AttentionVisualizationHook(Hook):
         rgb = image.flip(0).permute(1, 2, 0).cpu().numpy()
         size = tuple(rgb.shape[:2])
         for name, (module, calls) in recorder.calls.items():
-            # the first image of the batch: each call's tensors sliced
-            first = [tuple(a[:1] if hasattr(a, 'dim') and a.dim() else a
-                           for a in args) for args in calls]
             try:
-                panels = panels_for(module, first, self.points, size)
+                # (the pictures are of the first image of the batch)
+                panels = panels_for(module, calls, self.points, size)
             except NotImplementedError:
                 continue
             picture = render_module(f'{name} ({type(module).__name__})',

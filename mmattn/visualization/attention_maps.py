@@ -3,8 +3,9 @@ given (recorded by a forward hook) and its own weights: the model is not
 changed, and each map is the one its forward uses.
 
 Every function takes the module and the positional arguments of one call
-and returns a list of :class:`Panel` s to draw (see ``draw.py``). Grid
-coordinates are (row, column) on the module's feature map.
+and returns a list of :class:`Panel` s to draw (see ``draw.py``), of the
+first image of the batch. Grid coordinates are (row, column) on the
+module's feature map.
 """
 from typing import List, NamedTuple, Optional, Sequence
 
@@ -139,15 +140,13 @@ def criss_cross(module, calls, points=None, image_size=None):
             f'criss-cross pictures build a dense (P, P) matrix; the map of '
             f'{tuple(x.shape[2:])} is too large: use a smaller image')
     matrices = [_criss_cross_matrix(module, args[0]) for args in calls]
+    queries = _query_points(x, points, image_size)
     reach = matrices[0]
-    panels = _query_panels(reach, x.shape[2:],
-                           _query_points(x, points, image_size),
-                           'reach after 1 pass')
+    panels = _query_panels(reach, x.shape[2:], queries, 'reach after 1 pass')
     for matrix in matrices[1:]:
         reach = matrix @ reach
     if len(matrices) > 1:
-        panels += _query_panels(reach, x.shape[2:],
-                                _query_points(x, points, image_size),
+        panels += _query_panels(reach, x.shape[2:], queries,
                                 f'reach after {len(matrices)} passes')
     return panels
 

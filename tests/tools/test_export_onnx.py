@@ -16,10 +16,8 @@ import pytest
 import torch
 from conftest import ROOT, config_path
 
-from mmattn.deployment import (RELATIVE_TOLERANCE, compare, export_onnx,
-                               load_model, metadata, wrapper_for)
-from mmattn.deployment.export import output_names
-from mmattn.deployment.verify import session_for
+from mmattn.deployment import (RELATIVE_TOLERANCE, compare, export_config,
+                               session_for)
 
 #: one per head type; plugins: a channel gate (ECA; SE and SPENet are the
 #: same kind), channel + spatial (CBAM), BackboneWithBlocks (SE in ResNet-18)
@@ -46,12 +44,8 @@ OTHER_SIZES = [(57, 75), (40, 104)]
 
 def _export(config, path):
     torch.manual_seed(0)
-    model, task = load_model(config_path(config))
-    wrapper = wrapper_for(model, task)
-    names = output_names(wrapper, SHAPE)
-    info = export_onnx(wrapper, str(path), SHAPE, dynamic=True,
-                       meta=metadata(model, task, config, names))
-    return wrapper, info
+    return export_config(config_path(config), str(path), shape=SHAPE,
+                         dynamic=True)
 
 
 def _check_dynamic(path, wrapper):

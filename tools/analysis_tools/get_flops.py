@@ -60,8 +60,9 @@ def _forward_of(model, task, shape):
     sample = DetDataSample(metainfo=dict(
         img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
         batch_input_shape=(h, w), scale_factor=(1., 1.)))
-    # mmdet's data preprocessor normalises and pads; the counted forward
-    # takes the normalised image (the padding is done by the shape choice)
+    # mmdet's data preprocessor (normalise, pad to 32) is left out: its
+    # element-wise work is not counted, FLOPs do not depend on the pixel
+    # values, and the default size is already a multiple of 32
     model.forward = functools.partial(model.forward, data_samples=[sample],
                                       mode='tensor')
     return model, image

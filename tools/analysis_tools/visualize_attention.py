@@ -65,8 +65,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import mmcv
-    from mmengine.config import Config
-    from mmattn.deployment import task_of
+    from mmattn.deployment import load_model
     from mmattn.visualization import (AttentionRecorder, draw_module,
                                       panels_for)
     image = mmcv.imread(args.image)  # BGR
@@ -75,13 +74,13 @@ def main(argv=None):
         if x >= width or y >= height:
             raise SystemExit(f'--points: ({x}, {y}) is outside the image '
                              f'({width}x{height})')
-    if task_of(Config.fromfile(args.config)) == 'seg':
+    # mmseg's init_model or mmdet's init_detector, by the config's scope
+    model, task = load_model(args.config, args.checkpoint,
+                             device=args.device)
+    if task == 'seg':
         from mmseg.apis import inference_model as infer
-        from mmseg.apis import init_model as init
     else:
         from mmdet.apis import inference_detector as infer
-        from mmdet.apis import init_detector as init
-    model = init(args.config, args.checkpoint, device=args.device)
     with AttentionRecorder(model, args.modules) as recorder:
         infer(model, image)
     if not recorder.calls:

@@ -51,23 +51,23 @@ def parse_args(argv=None):
 
 def run_one(config, args):
     import torch
-    from mmattn.deployment import (export_onnx, load_model, metadata,
-                                   time_both, verify, wrapper_for)
-    from mmattn.deployment.export import output_names
+    from mmengine.config import Config
+
+    from mmattn.deployment import (export_config, session_for, task_of,
+                                   time_both, verify)
     from export_onnx import other_sizes
     torch.manual_seed(0)
-    model, task = load_model(config)
+    cfg = Config.fromfile(config)
+    task = task_of(cfg)
     shape = tuple(args.seg_shape if task == 'seg' else args.det_shape)
-    wrapper = wrapper_for(model, task)
     path = osp.join(args.out_dir,
                     osp.splitext(osp.basename(config))[0] + '.onnx')
     start = time.perf_counter()
-    info = export_onnx(wrapper, path, shape, dynamic=True,
-                       meta=metadata(model, task, config,
-                                     output_names(wrapper, shape)))
+    wrapper, info = export_config(cfg, path, shape=shape, dynamic=True)
     export_s = time.perf_counter() - start
-    rows = verify(path, wrapper, shape, other_sizes(shape))
-    timing = time_both(path, wrapper, shape, runs=args.runs)
+    session = session_for(path)
+    rows = verify(session, wrapper, shape, other_sizes(shape))
+    timing = time_both(session, wrapper, shape, runs=args.runs)
     os.remove(path)  # hundreds of MiB each
     return dict(
         config=osp.relpath(config, ROOT), task=task, opset=info['opset'],

@@ -53,22 +53,18 @@ def other_sizes(shape):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmattn.deployment import (RELATIVE_TOLERANCE, export_onnx,
-                                   load_model, metadata, verify, wrapper_for)
-    from mmattn.deployment.export import output_names
-    model, task = load_model(args.config, args.checkpoint, args.cfg_options)
-    wrapper = wrapper_for(model, task)
-    meta = metadata(model, task, args.config,
-                    output_names(wrapper, args.shape))
-    info = export_onnx(wrapper, args.out, tuple(args.shape), args.dynamic,
-                       meta)
+    from mmattn.deployment import (RELATIVE_TOLERANCE, export_config,
+                                   session_for, verify)
+    wrapper, info = export_config(args.config, args.out, args.checkpoint,
+                                  tuple(args.shape), args.dynamic,
+                                  args.cfg_options)
     print(f'wrote {args.out}: {info["size_mb"]:.1f} MiB, opset '
           f'{info["opset"]}, outputs {", ".join(info["outputs"])}, '
           f'{"dynamic H, W" if args.dynamic else "static shape"}')
     if not args.verify:
         return 0
     sizes = other_sizes(args.shape) if args.dynamic else []
-    rows = verify(args.out, wrapper, args.shape, sizes)
+    rows = verify(session_for(args.out), wrapper, args.shape, sizes)
     print('| image | size | max abs diff | max rel diff | label agreement |')
     print('|---|---|---|---|---|')
     for row in rows:
