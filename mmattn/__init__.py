@@ -3,12 +3,14 @@
 ``custom_imports=dict(imports=['mmattn'], allow_failed_imports=False)`` in a
 config imports this package, which registers every mmattn module under the
 scope ``mmattn`` (reach them as ``type='mmattn.<ClassName>'``) and makes
-mmengine's checkpoint loading work under ``torch.load(weights_only=True)``.
+mmengine's checkpoint loading work under ``torch.load(weights_only=True)``
+and its checkpoint writing atomic (see :mod:`mmattn.engine.atomic_checkpoint`).
 """
 from .version import __version__
-from .engine import install_checkpoint_safety
+from .engine import install_atomic_checkpoints, install_checkpoint_safety
 
 install_checkpoint_safety()
+install_atomic_checkpoints()
 
 from . import models  # noqa: E402,F401  (registers every module)
 

@@ -1,4 +1,8 @@
-"""Runtime glue for mmengine: safe checkpoints and CPU distributed training."""
+"""Runtime glue for mmengine: safe and atomic checkpoints, CPU distributed
+training, hooks."""
+from .atomic_checkpoint import (IncompleteCheckpointError, atomic_write,
+                                find_resumable_checkpoint,
+                                install_atomic_checkpoints)
 from .checkpoint import (SAFE_GLOBALS, UnsafeCheckpointError,
                          install_checkpoint_safety)
 from .amp import CPUAutocastOptimWrapper
@@ -11,7 +15,9 @@ from .spe_penalty import SPEPenaltyHook, spe_blocks, spe_penalty
 from .sync_bn import CPUSyncBatchNorm, convert_to_cpu_sync_batchnorm
 
 __all__ = [
-    'AttentionVisualizationHook', 'FiniteLossHook', 'SAFE_GLOBALS',
+    'AttentionVisualizationHook', 'IncompleteCheckpointError', 'atomic_write',
+    'find_resumable_checkpoint', 'install_atomic_checkpoints',
+    'FiniteLossHook', 'SAFE_GLOBALS',
     'UnsafeCheckpointError', 'install_checkpoint_safety',
     'CPUDistributedDataParallel', 'finish_distributed',
     'pin_gloo_to_loopback', 'setup_cpu_distributed', 'CPUSyncBatchNorm',

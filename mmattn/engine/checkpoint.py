@@ -32,6 +32,8 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import (CheckpointLoader, load_from_http,
                                         load_from_local)
 
+from .atomic_checkpoint import check_checkpoint_file
+
 try:  # numpy >= 2 moved its pickling helpers to numpy._core
     from numpy._core import multiarray as _np_multiarray
 except ImportError:  # pragma: no cover - numpy 1.x
@@ -121,6 +123,8 @@ def _with_allow_list(loader):
     """Wrap an mmengine scheme loader so it loads under the allow-list."""
 
     def load(filename, map_location=None, *args, **kwargs):
+        if isinstance(filename, str) and '://' not in filename:
+            check_checkpoint_file(filename)  # a clear error, not torch's
         with torch.serialization.safe_globals(_LOADER_GLOBALS):
             try:
                 return loader(filename, map_location, *args, **kwargs)
