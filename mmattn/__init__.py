@@ -4,14 +4,19 @@
 config imports this package, which registers every mmattn module under the
 scope ``mmattn`` (reach them as ``type='mmattn.<ClassName>'``) and makes
 mmengine's checkpoint loading work under ``torch.load(weights_only=True)``
-and its checkpoint writing atomic (see :mod:`mmattn.engine.atomic_checkpoint`).
+and its checkpoint writing atomic (see :mod:`mmattn.engine.atomic_checkpoint`),
+and makes bad data files fail with an error naming them
+(:mod:`mmattn.engine.data_checks`).
 """
 from .version import __version__
-from .engine import install_atomic_checkpoints, install_checkpoint_safety
+from .engine import (install_atomic_checkpoints, install_checkpoint_safety,
+                     install_data_checks)
 
 install_checkpoint_safety()
 install_atomic_checkpoints()
 
 from . import models  # noqa: E402,F401  (registers every module)
+
+install_data_checks()  # after models: mmseg and mmdet are imported by then
 
 __all__ = ['__version__']

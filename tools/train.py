@@ -8,7 +8,10 @@ The default scope (mmseg or mmdet) comes from the config. Distributed runs use
 torch.distributed through mmengine (``tools/dist_train.sh``, torchrun, slurm);
 on machines without CUDA they run on gloo. A NaN or infinite loss stops the
 run with an error naming the iteration and the loss term
-(``mmattn.FiniteLossHook``, added unless ``--allow-nonfinite-loss``).
+(``mmattn.FiniteLossHook``, added unless ``--allow-nonfinite-loss``). An
+unreadable or inconsistent data file raises ``mmattn.engine.BadDataError``
+naming it; ``bad_data = 'skip'`` in the config skips such samples with a
+warning instead (see ``mmattn/engine/data_checks.py``).
 """
 import argparse
 import os
@@ -42,6 +45,14 @@ def add_finite_loss_hook(cfg):
     cfg.custom_hooks = hooks
 
 
+def apply_bad_data_policy(cfg):
+    """The config's ``bad_data`` ('error', the default, or 'skip') for this
+    process and its data-loader workers."""
+    from mmattn.engine import set_bad_data_policy
+    if 'bad_data' in cfg:
+        set_bad_data_policy(cfg.bad_data)
+
+
 def main(argv=None):
     from mmengine.runner import Runner
 
@@ -55,6 +66,7 @@ def main(argv=None):
         cfg.load_from = args.resume
     if not args.allow_nonfinite_loss:
         add_finite_loss_hook(cfg)
+    apply_bad_data_policy(cfg)
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         runner = RUNNERS.build(cfg)

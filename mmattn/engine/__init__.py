@@ -7,6 +7,8 @@ from .checkpoint import (SAFE_GLOBALS, UnsafeCheckpointError,
                          install_checkpoint_safety)
 from .amp import CPUAutocastOptimWrapper
 from .attention_visualization import AttentionVisualizationHook
+from .data_checks import (BadDataError, bad_data_policy, install_data_checks,
+                          set_bad_data_policy)
 from .finite_loss import FiniteLossHook
 from .dist import (CPUDistributedDataParallel, finish_distributed,
                    pin_gloo_to_loopback, setup_cpu_distributed)
@@ -17,7 +19,8 @@ from .sync_bn import CPUSyncBatchNorm, convert_to_cpu_sync_batchnorm
 __all__ = [
     'AttentionVisualizationHook', 'IncompleteCheckpointError', 'atomic_write',
     'find_resumable_checkpoint', 'install_atomic_checkpoints',
-    'FiniteLossHook', 'SAFE_GLOBALS',
+    'FiniteLossHook', 'SAFE_GLOBALS', 'BadDataError', 'bad_data_policy',
+    'install_data_checks', 'set_bad_data_policy',
     'UnsafeCheckpointError', 'install_checkpoint_safety',
     'CPUDistributedDataParallel', 'finish_distributed',
     'pin_gloo_to_loopback', 'setup_cpu_distributed', 'CPUSyncBatchNorm',
