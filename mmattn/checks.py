@@ -3,7 +3,8 @@
 Each check raises a ``ValueError`` (``TypeError`` for a flag that is not a
 bool) whose message names the argument, what was expected and what was
 given, at construction time, instead of an error from deep inside torch at
-the first forward. Pure Python: nothing here imports torch or OpenMMLab.
+the first forward. Pure Python: nothing here imports torch or OpenMMLab at
+import time (:func:`check_input` asks torch about autocast when it must).
 """
 import functools
 import numbers
@@ -92,14 +93,33 @@ def check_bool(name, value):
         raise TypeError(f'{name} must be a bool, got {value!r}')
 
 
-def check_input(x, in_channels, name='x'):
-    """Raise ValueError unless the tensor ``x`` is ``(N, in_channels, H,
-    W)``; ``name`` is the argument named in the message (blocks with several
+def check_input(x, in_channels, name='x', module=None):
+    """Raise unless ``x`` is a floating-point tensor ``(N, in_channels, H,
+    W)`` of the dtype of ``module``'s weights (any dtype under autocast):
+    ``TypeError`` for the type or dtype, ``ValueError`` for the shape.
+    ``name`` is the argument named in the message (blocks with several
     inputs)."""
+    if not hasattr(x, 'is_floating_point'):
+        raise TypeError(f'{name} must be a torch.Tensor, got '
+                        f'{type(x).__name__}')
+    if not x.is_floating_point():
+        raise TypeError(f'{name} must be a floating-point tensor, got '
+                        f'{x.dtype}')
     if x.dim() != 4 or x.size(1) != in_channels:
         raise ValueError(
             f'{name} must have shape (N, {in_channels}, H, W), got '
             f'{tuple(x.shape)}')
+    if module is not None:
+        weight = next((p for p in module.parameters()
+                       if p.is_floating_point()), None)
+        if weight is not None and weight.dtype != x.dtype:
+            import torch
+            if not torch.is_autocast_enabled(x.device.type):
+                raise TypeError(
+                    f'{name} has dtype {x.dtype}, but the weights of '
+                    f'{type(module).__name__} are {weight.dtype}: convert '
+                    'one to the other (e.g. block.to(x.dtype)) or run under '
+                    'torch.autocast')
 
 
 def renamed_arguments(**renames):

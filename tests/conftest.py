@@ -356,3 +356,22 @@ def read_scalars(work_dir):
 
 def config_path(*parts):
     return osp.join(ROOT, 'configs', *parts)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print how many fuzz cases each block went through, by outcome."""
+    fuzz = sys.modules.get('test_fuzz')
+    counts = getattr(fuzz, 'FUZZ_COUNTS', None)
+    if not counts:
+        return
+    write = terminalreporter.write_line
+    total = sum(sum(c.values()) for c in counts.values())
+    write(f'fuzz (tests/blocks/test_fuzz.py): {total} cases over '
+          f'{len(counts)} blocks')
+    outcomes = sorted({o for c in counts.values() for o in c})
+    for outcome in outcomes:
+        write(f'  {outcome:36s} '
+              f'{sum(c[outcome] for c in counts.values()):6d}')
+    for block, messages in sorted(fuzz.FUZZ_REFUSALS.items()):
+        for message in sorted(messages):
+            write(f'  {block} refused: {message}')

@@ -136,10 +136,10 @@ class AsymmetricNonLocal(nn.Module):
         nn.init.zeros_(self.out_project.bias)
 
     def forward(self, query_feats, key_feats=None):
-        check_input(query_feats, self.in_channels, 'query_feats')
+        check_input(query_feats, self.in_channels, 'query_feats', module=self)
         self_attention = key_feats is None or key_feats is query_feats
         key_feats = query_feats if key_feats is None else key_feats
-        check_input(key_feats, self.key_in_channels, 'key_feats')
+        check_input(key_feats, self.key_in_channels, 'key_feats', module=self)
         if key_feats.size(0) != query_feats.size(0):
             raise ValueError(
                 f'key_feats must have the batch size of query_feats '
@@ -246,8 +246,9 @@ class AsymmetricFusionNonLocal(nn.Module):
             stage.init_weights()
 
     def forward(self, low_feats, high_feats):
-        check_input(low_feats, self.low_in_channels, 'low_feats')
-        check_input(high_feats, self.high_in_channels, 'high_feats')
+        check_input(low_feats, self.low_in_channels, 'low_feats', module=self)
+        check_input(high_feats, self.high_in_channels, 'high_feats',
+                    module=self)
         if low_feats.size(0) != high_feats.size(0):
             raise ValueError(
                 f'low_feats and high_feats must have one batch size, got '
@@ -330,6 +331,6 @@ class AsymmetricPyramidNonLocal(nn.Module):
             stage.init_weights()
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         context = sum(stage(x) for stage in self.stages)
         return self.bottleneck(torch.cat([context, x], dim=1))

@@ -106,7 +106,7 @@ class BottleneckAttention(nn.Module):
         return self.spatial_out(self.spatial_convs(x))
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         if self.channel_fc1.with_norm:
             refuse_single_sample_batch_norm(self.channel_fc1.norm, x,
                                             'norm_cfg')

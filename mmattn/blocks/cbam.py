@@ -118,7 +118,7 @@ class CBAM(nn.Module):
         n = x.size(0)
         # one MLP call on both pooled vectors stacked along the batch
         pooled = torch.cat([global_avg_pool(x), global_max_pool(x)])
-        avg, mx = self.mlp(pooled).split(n)
+        avg, mx = self.mlp(pooled).split([n, n])  # sizes: n may be 0
         return (avg + mx).sigmoid()
 
     def spatial_gate(self, x):
@@ -135,6 +135,6 @@ class CBAM(nn.Module):
         return y.sigmoid()
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         x = x * self.channel_gate(x)
         return x * self.spatial_gate(x)

@@ -75,7 +75,7 @@ class ChannelAttention(nn.Module):
         self.gamma = Scale(0.)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         tokens = x.flatten(2)  # (N, C, P): one token per channel
         context = dot_product_attention(
             tokens, tokens, tokens, scale=_ENERGY_SIGN[self.form],

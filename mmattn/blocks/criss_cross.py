@@ -91,9 +91,10 @@ class CrissCrossAttention(nn.Module):
         value = torch.baddbmm(
             self.value_conv.bias, flat,
             self.value_conv.weight.flatten(1).t().expand(n, -1, -1))
-        query, key = query_key.view(n, h, w, -1).split(
+        # explicit widths, not -1: N may be 0
+        query, key = query_key.view(n, h, w, query_key.size(-1)).split(
             self.query_channels, dim=-1)
-        return query, key, value.view(n, h, w, -1)
+        return query, key, value.view(n, h, w, value.size(-1))
 
     @staticmethod
     def attention_weights(query, key):
@@ -142,7 +143,7 @@ class CrissCrossAttention(nn.Module):
             return row + column.transpose(1, 2)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         query, key, value = self._project(x)
         out = self.aggregate(self.attention_weights(query, key), value)
         # gamma * out + x in one pass; the channels-last out is read through

@@ -114,5 +114,5 @@ class DoubleAttention(nn.Module):
         return z.to(x.dtype).view(n, self.hidden_channels, h, w)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         return x + self.recon(self.attend(x))

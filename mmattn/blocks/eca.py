@@ -48,7 +48,14 @@ def eca_kernel_size(channels, gamma=2, beta=1):
     check_positive_int('channels', channels)
     check_real('gamma', gamma, positive=True)
     check_real('beta', beta)
-    t = int(abs(math.log2(channels) / gamma + beta / gamma))
+    t = abs(math.log2(channels) / gamma + beta / gamma)
+    if t > 2 * channels:  # a tiny gamma: k would be astronomically large
+        raise ValueError(
+            f'gamma={gamma} and beta={beta} give a kernel size of {t:.3g} '
+            f'for {channels} channels; a kernel beyond 2 * channels - 1 = '
+            f'{2 * channels - 1} reaches no further channel (gamma too '
+            'small?)')
+    t = int(t)
     return t if t % 2 else t + 1
 
 
@@ -97,7 +104,7 @@ class EfficientChannelAttention(nn.Module):
             1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         y = global_avg_pool(x).flatten(1).unsqueeze(1)  # (N, 1, C)
         y = self.conv(y).view(-1, self.in_channels, 1, 1)
         return x * y.sigmoid()

@@ -148,7 +148,7 @@ class GatherExcite(nn.Module):
         return g
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         g = self.gather_map(x)
         if self.extent is not None:  # the global (N, C, 1, 1) broadcasts
             g = F.interpolate(g, size=x.shape[-2:], mode='nearest')

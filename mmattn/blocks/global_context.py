@@ -151,7 +151,7 @@ class GlobalContext(nn.Module):
         return context.view(n, c, 1, 1)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         context = self.spatial_pool(x)
         if self.channel_mul_conv is None:
             return x + self.channel_add_conv(context)

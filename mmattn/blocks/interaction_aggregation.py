@@ -82,7 +82,7 @@ class ChannelInteractionUnit(nn.Module):
         return dot_product_attention(flat, flat, flat, scale=1.0).view_as(x)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         return x + self.update(self.aggregate(x))
 
 
@@ -167,7 +167,7 @@ class SpatialInteractionUnit(nn.Module):
         return self.part_attention(z).sigmoid()
 
     def forward(self, z):
-        check_input(z, self.in_channels)
+        check_input(z, self.in_channels, module=self)
         refuse_single_sample_batch_norm(self.update[1], z, 'norm_cfg')
         k = self.num_parts
         attention = self.part_maps(z)

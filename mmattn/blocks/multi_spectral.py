@@ -153,6 +153,6 @@ class MultiSpectralChannelAttention(nn.Module):
         return y.view(n, c)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         a = self.gate(self.mlp(self.spectral_pool(x)))
         return x * a[:, :, None, None]

@@ -195,7 +195,7 @@ class NonLocal(nn.Module):
         return y.to(dtype)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         n, _, h, w = x.shape
         if self.sub_sample and (h < 2 or w < 2):
             raise ValueError(

@@ -127,7 +127,7 @@ class ObjectContext(nn.Module):
         self.bottleneck = ConvModule(in_channels * 2, in_channels, 1, **conv)
 
     def forward(self, x, logits):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         n, _, h, w = x.shape
         objects = self.spatial_gather(x, logits)  # (N, C, K, 1)
         query = self.query_project(x).flatten(2).transpose(1, 2)

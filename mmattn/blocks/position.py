@@ -66,7 +66,7 @@ class PositionAttention(nn.Module):
         self.gamma = Scale(0.)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         n, c, h, w = x.shape
         # tokens are positions: (N, P, width)
         query = self.query_project(x).flatten(2).transpose(1, 2)

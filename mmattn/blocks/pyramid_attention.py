@@ -80,6 +80,6 @@ class SpatialPyramidAttention(nn.Module):
         ], dim=1)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         a = self.gate(self.mlp(self.pyramid(x)))
         return x * a[:, :, None, None]

@@ -163,7 +163,8 @@ class RelationAwareAttention(nn.Module):
         pooled = adaptive_avg_pool(x, self.spatial_size)
         theta = self.theta_s(pooled).flatten(2)  # (N, C', P)
         phi = self.phi_s(pooled).flatten(2)
-        relations = self._relation_features(theta, phi).view(n, -1, h, w)
+        relations = self._relation_features(theta, phi).view(
+            n, 2 * h * w, h, w)  # explicit sizes: N may be 0
         y = torch.cat([self.embed_s(pooled).mean(dim=1, keepdim=True),
                        self.relation_s(relations)], dim=1)
         logits = self.gate_s(y)  # (N, 1, h, w)
@@ -183,7 +184,7 @@ class RelationAwareAttention(nn.Module):
         return logits.transpose(1, 2).sigmoid()
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         if self.use_spatial:
             x = x * self.spatial_gate(x).to(x.dtype)
         if self.use_channel:

@@ -185,6 +185,6 @@ class ResidualAttention(nn.Module):
         return self.mask_head(self._upsample(y, x)).sigmoid()
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         x = self.pre(x)
         return self.post((1 + self.soft_mask(x)) * self.trunk(x))

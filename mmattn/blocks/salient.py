@@ -134,7 +134,7 @@ class SalientPositionAttention(nn.Module):
         return theta, g
 
     def forward(self, x, return_attention=False):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         n, _, h, w = x.shape
         if self.sub_sample and (h < 2 or w < 2):
             raise ValueError(

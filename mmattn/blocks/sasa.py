@@ -197,7 +197,7 @@ class StandAloneSelfAttentionConv(nn.Module):
         return out.flatten(1, 2).to(x.dtype)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         out = self.attend(x)
         if self.stride > 1:
             # count_include_pad=False: the same (padding is 0) in PyTorch, and

@@ -79,7 +79,7 @@ class SpatialChannelSqueezeExcitation(nn.Module):
         return self.spatial_conv(x).sigmoid()
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         a_c, a_s = self.channel_gate(x), self.spatial_gate(x)
         if self.fusion == 'mul':
             return x * (a_c * a_s)

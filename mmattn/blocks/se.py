@@ -62,5 +62,5 @@ class SqueezeExcitation(nn.Module):
         self.gate = build_activation_layer(gate_cfg)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         return x * self.gate(self.mlp(global_avg_pool(x)))

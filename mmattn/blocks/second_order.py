@@ -117,5 +117,5 @@ class GlobalSecondOrderPooling(nn.Module):
         return self.fc(self.row_conv(y)).sigmoid()
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         return x * self.gate(x).to(x.dtype)

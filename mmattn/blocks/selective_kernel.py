@@ -150,7 +150,7 @@ class SelectiveKernelConv(nn.Module):
                                 num_paths * out_channels, 1, bias=False)
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         if self.fuse.with_norm:
             refuse_single_sample_batch_norm(self.fuse.norm, x, 'fc_norm_cfg')
         paths = torch.stack([path(x) for path in self.paths], dim=1)

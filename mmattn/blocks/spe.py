@@ -90,7 +90,7 @@ class SelfAdaptivePoolingAttention(nn.Module):
         return self.p.square().sum()
 
     def forward(self, x):
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, module=self)
         # amax/amin rather than adaptive_max_pool2d: their backward spreads
         # the gradient evenly over tied extrema instead of scattering to one
         # recorded index, which is deterministic on every device.

@@ -83,6 +83,9 @@ def test_deterministic_mode():
      r'kernel_size.*got -3'),
     (EfficientChannelAttention, dict(in_channels=8, gamma=0), r'gamma.*got 0'),
     (EfficientChannelAttention, dict(in_channels=8, beta='1'), r'beta'),
+    # found by the fuzz test: 24 GB of kernel taps were allocated
+    (EfficientChannelAttention, dict(in_channels=8, gamma=1e-9),
+     r'gamma=1e-09 and beta=1 give a kernel size of 4e\+09 for 8 channels'),
 ])
 def test_bad_arguments(cls, kwargs, match):
     with pytest.raises(ValueError, match=match):
