@@ -367,7 +367,7 @@ def pytest_terminal_summary(terminalreporter):
     write = terminalreporter.write_line
     total = sum(sum(c.values()) for c in counts.values())
     write(f'fuzz (tests/blocks/test_fuzz.py): {total} cases over '
-          f'{len(counts)} blocks')
+          f'{len(counts)} blocks and heads')
     outcomes = sorted({o for c in counts.values() for o in c})
     for outcome in outcomes:
         write(f'  {outcome:36s} '

@@ -289,3 +289,115 @@ def test_fuzz_constructor_arguments(cls):
 
     run()
     assert FUZZ_COUNTS[cls.__name__]['argument: error'] > 0
+
+
+#: every mmattn decode head, small; in_channels 32 on the last of two
+#: levels (16 channels at twice the size before it)
+HEADS = {
+    'SPAHead': dict(),
+    'DAHead': dict(pam_channels=8),
+    'CCHead': dict(recurrence=2),
+    'GCHead': dict(ratio=1 / 4),
+    'NLHead': dict(),
+    'OCRHead': dict(ocr_channels=8),
+    'ANNHead': dict(in_channels=[16, 32], in_index=[0, 1],
+                    project_channels=8, query_scales=(1, ),
+                    key_pool_scales=(1, 3)),
+}
+HEAD_KINDS = {'valid': 40, 'wrong_channels': 8, 'wrong_ndim': 8,
+              'integer': 5, 'dtype_mismatch': 8, 'not_a_list': 3}
+NUM_CLASSES = 3
+
+
+def test_every_registered_head_is_fuzzed():
+    from mmattn.models import decode_heads
+    assert sorted(HEADS) == sorted(decode_heads.__all__)
+
+
+def _build_head(name):
+    from mmengine.registry import init_default_scope
+    from mmattn.registry import MODELS
+    init_default_scope('mmseg')
+    cfg = dict(type=f'mmattn.{name}', in_channels=CHANNELS, channels=16,
+               num_classes=NUM_CLASSES)
+    cfg.update(HEADS[name])
+    torch.manual_seed(0)
+    return randomise(MODELS.build(cfg)).eval()
+
+
+def _head_outputs(head, inputs, prev_output=None):
+    out = (head(inputs) if prev_output is None else
+           head(inputs, prev_output))
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def _fuzz_head(name, head, case):
+    n, _, h, w = case['shape']
+    dtype = case['dtype']
+    g = torch.Generator().manual_seed(0)
+    inputs = [torch.randn(n, 16, 2 * h, 2 * w, generator=g,
+                          dtype=torch.float64),
+              torch.randn(n, CHANNELS, h, w, generator=g,
+                          dtype=torch.float64)]
+    if case['layout'] == 'channels_last':
+        inputs = [x.contiguous(memory_format=torch.channels_last)
+                  for x in inputs]
+    prev = (torch.randn(n, NUM_CLASSES, h, w, generator=g,
+                        dtype=torch.float64) if name == 'OCRHead' else None)
+    kind = case['kind']
+    try:
+        if kind == 'valid':
+            head = copy.deepcopy(head).to(dtype)
+            cast = [x.to(dtype) for x in inputs]
+            with torch.no_grad():
+                outs = _head_outputs(head, cast, None if prev is None else
+                                     prev.to(dtype))
+                refs = _head_outputs(copy.deepcopy(head).double(),
+                                     [x.double() for x in cast],
+                                     None if prev is None else
+                                     prev.to(dtype).double())
+            for out, ref in zip(outs, refs):
+                assert out.shape == (n, NUM_CLASSES, h, w), (
+                    f'{name} {case}: output {tuple(out.shape)}')
+                assert torch.isfinite(out).all(), (name, case)
+                if out.numel():
+                    error = (out.double() - ref).abs().max().item()
+                    bound = TOLERANCE[dtype] * (1 + ref.abs().max().item())
+                    assert error <= bound, (name, case, error, bound)
+        else:
+            bad = [x.float() for x in inputs]
+            prev = None if prev is None else prev.float()
+            if kind == 'wrong_channels':
+                bad[-1] = bad[-1][:, :CHANNELS // 2].contiguous()
+            elif kind == 'wrong_ndim':
+                bad[-1] = bad[-1].flatten(2)
+            elif kind == 'integer':
+                bad[-1] = bad[-1].long()
+            elif kind == 'dtype_mismatch':
+                bad = [x.double() for x in bad]
+            elif kind == 'not_a_list':
+                bad = bad[-1]
+            _head_outputs(head, bad, prev)
+            raise AssertionError(f'{name} accepted {kind} inputs')
+    except (ValueError, TypeError, RuntimeError, IndexError) as err:
+        if kind == 'valid' or not isinstance(err, (ValueError, TypeError)):
+            raise AssertionError(
+                f'{name} {case}: {type(err).__name__}: {err}') from err
+        assert _names_argument(err, ('inputs', )), (
+            f'{name} {case}: the message does not name inputs: {err}')
+        FUZZ_COUNTS.setdefault(name, Counter())[f'head {kind}: error'] += 1
+        return
+    FUZZ_COUNTS.setdefault(name, Counter())[f'head {kind}: result'] += 1
+
+
+@pytest.mark.parametrize('kind', HEAD_KINDS)
+@pytest.mark.parametrize('name', sorted(HEADS))
+def test_fuzz_heads(name, kind):
+    head = _build_head(name)
+
+    @settings(SETTINGS, max_examples=HEAD_KINDS[kind])
+    @given(case=input_cases(kind))
+    def run(case):
+        _fuzz_head(name, head, case)
+
+    run()

@@ -5,10 +5,11 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from ...blocks import AsymmetricFusionNonLocal, AsymmetricPyramidNonLocal
 from ...registry import MODELS
+from .checked_inputs import CheckedInputsMixin
 
 
 @MODELS.register_module()
-class ANNHead(BaseDecodeHead):
+class ANNHead(CheckedInputsMixin, BaseDecodeHead):
     """Asymmetric non-local head, a drop-in for mmseg's ``ANNHead`` (reach it
     as ``mmattn.ANNHead``).
 

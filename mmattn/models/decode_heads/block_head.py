@@ -3,8 +3,10 @@ GCHead, CCHead and SPAHead share."""
 import torch
 from mmseg.models.decode_heads.fcn_head import FCNHead
 
+from .checked_inputs import CheckedInputsMixin
 
-class BlockHead(FCNHead):
+
+class BlockHead(CheckedInputsMixin, FCNHead):
     """3x3 ConvModule (in_channels -> channels) -> the block -> 3x3
     ConvModule -> optional concat with the input and 3x3 ConvModule
     (``concat_input``) -> dropout -> 1x1 classifier.

@@ -6,10 +6,11 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from ...blocks import ChannelAttention, PositionAttention
 from ...registry import MODELS
+from .checked_inputs import CheckedInputsMixin
 
 
 @MODELS.register_module()
-class DAHead(_MMSegDAHead):
+class DAHead(CheckedInputsMixin, _MMSegDAHead):
     """Dual Attention Network head (DANet), reached as ``mmattn.DAHead``.
 
     mmseg 1.2.2's ``DAHead`` with its ``pam`` and ``cam`` modules replaced by

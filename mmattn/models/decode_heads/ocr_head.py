@@ -6,10 +6,11 @@ from mmseg.models.decode_heads.cascade_decode_head import \
 from ...blocks import ObjectContext
 from ...checks import check_positive_int, check_real
 from ...registry import MODELS
+from .checked_inputs import CheckedInputsMixin
 
 
 @MODELS.register_module()
-class OCRHead(BaseCascadeDecodeHead):
+class OCRHead(CheckedInputsMixin, BaseCascadeDecodeHead):
     """Object-contextual representations head (OCRNet), reached as
     ``mmattn.OCRHead``; a drop-in for mmseg 1.2.2's ``OCRHead``.
 
