@@ -30,7 +30,11 @@ class SelectiveKernelConv(nn.Module):
     ``ResNet``/``ResNeXt`` or mmseg's ``ResNetV1c`` builds it through
     ``build_conv_layer(dcn, planes, planes, kernel_size=3, stride=s,
     padding=d, dilation=d, bias=False)`` (ResNeXt adds ``groups``). The
-    Bottleneck's own norm2 and ReLU still follow it, as they follow a DCN.
+    Bottleneck's own norm2 and ReLU still follow it, as they follow a DCN;
+    the authors' SK-ResNet has neither there. ``mmattn.BackboneWithBlocks(
+    backbone=..., remove=r'layer\\d+\\.\\d+\\.bn2')`` gives that layout (the
+    ReLU is then a no-op: the output is a convex combination of ReLU
+    outputs).
     A backbone dilation d (mmseg's D8 models) gives paths of dilation d and
     2d.
 

@@ -179,3 +179,52 @@ def test_pretrained_from_mmseg_model_pretrained():
     model = _build(pretrained='open-mmlab://resnet18_v1c')
     assert model.init_cfg == dict(type='Pretrained',
                                   checkpoint='open-mmlab://resnet18_v1c')
+
+
+SK_RESNET = dict(type='ResNet', depth=50, init_cfg=None,
+                 dcn=dict(type='mmattn.SelectiveKernelConv'),
+                 stage_with_dcn=(True, True, True, True))
+
+
+def test_remove_gives_sk_resnet_the_authors_layout():
+    """#11 item 4: through the dcn= slot a Bottleneck keeps bn2 + ReLU after
+    the SK conv; remove= drops bn2 and the Bottleneck computes the
+    reference's relu(bn3(conv3(SK(relu(bn1(conv1(x)))))) + shortcut)."""
+    from conftest import randomise
+    from mmattn.blocks import SelectiveKernelConv
+    torch.manual_seed(0)
+    model = _build(SK_RESNET, insert=None, scope='mmdet',
+                   remove=r'layer\d+\.\d+\.bn2')
+    blocks = [b for layer in (model.layer1, model.layer2, model.layer3,
+                              model.layer4) for b in layer]
+    assert len(blocks) == 16
+    assert all(isinstance(b.conv2, SelectiveKernelConv) for b in blocks)
+    assert all(isinstance(b.bn2, torch.nn.Identity) for b in blocks)
+    assert not [k for k in model.state_dict() if '.bn2.' in k]
+    block = randomise(model.layer2[0]).eval()  # stride 2, with downsample
+    x = torch.randn(2, 256, 15, 13)
+    with torch.no_grad():
+        reference = torch.relu(
+            block.bn3(block.conv3(block.conv2(torch.relu(block.bn1(
+                block.conv1(x)))))) + block.downsample(x))
+        assert torch.allclose(block(x), reference, rtol=1e-5, atol=1e-5)
+        # the stock layout differs: its bn2 normalises the SK output
+        stock = randomise(_build(SK_RESNET, insert=None, scope='mmdet',
+                                 remove=r'layer1\.0\.bn2').layer2[0]).eval()
+        stock.load_state_dict(block.state_dict(), strict=False)
+        assert not torch.allclose(stock(x), reference, atol=1e-3)
+
+
+@pytest.mark.parametrize('remove, match', [
+    (r'layer\d\.\d\.norm9', r"remove='layer\\\\d\\\\.\\\\d\\\\.norm9' matches "
+     'no submodule of ResNetV1c'),
+    ('layer1.(', 'not a valid regular expression'),
+])
+def test_remove_errors_name_the_pattern(remove, match):
+    with pytest.raises(ValueError, match=match):
+        _build(insert=None, remove=remove)
+
+
+def test_backbone_with_blocks_needs_insert_or_remove():
+    with pytest.raises(TypeError, match='needs insert=.* or remove='):
+        _build(insert=None)

@@ -49,7 +49,8 @@ from mmengine.logging import print_log
 
 from ...registry import MODELS
 
-__all__ = ['InsertedBlocks', 'insert_blocks', 'BackboneWithBlocks']
+__all__ = ['InsertedBlocks', 'insert_blocks', 'remove_modules',
+           'BackboneWithBlocks']
 
 _DEFAULT_PROBE_HW = (64, 64)
 
@@ -247,9 +248,55 @@ def insert_blocks(backbone, insert, probe_shape=None):
     return backbone
 
 
-def BackboneWithBlocks(backbone, insert, pretrained=None, init_cfg=None,
-                       probe_shape=None):
-    """Build ``backbone`` and insert blocks after its named submodules.
+def remove_modules(backbone, pattern):
+    r"""Replace every submodule whose full name matches ``pattern`` (a
+    regular expression, matched in full) by ``nn.Identity``, in place.
+
+    For layouts a stock backbone cannot express: SK-ResNet as the authors
+    built it has no norm and ReLU after the SK convolution, but a
+    Bottleneck's ``dcn=`` slot keeps its ``bn2`` and ReLU after whatever
+    conv it holds; ``remove_modules(resnet, r'layer\d+\.\d+\.bn2')`` drops
+    the norms (the ReLU is then a no-op: an SK output is a convex
+    combination of ReLU outputs). Their state-dict keys go with them.
+
+    Args:
+        backbone (nn.Module): the module to edit.
+        pattern (str): regular expression over names from
+            ``named_modules()``, e.g. ``r'layer\d+\.\d+\.bn2'``.
+
+    Returns:
+        list[str]: the names replaced, in order.
+
+    Raises:
+        ValueError: naming ``pattern`` when it matches nothing (with the
+            closest names) or is not a valid regular expression.
+    """
+    if not isinstance(pattern, str) or not pattern:
+        raise TypeError(f'remove must be a non-empty regular expression '
+                        f'string, got {pattern!r}')
+    try:
+        regex = re.compile(pattern)
+    except re.error as err:
+        raise ValueError(f'remove={pattern!r} is not a valid regular '
+                         f'expression: {err}') from None
+    names = [n for n, _ in backbone.named_modules()
+             if n and regex.fullmatch(n)]
+    if not names:
+        all_names = [n for n, _ in backbone.named_modules() if n]
+        close = difflib.get_close_matches(pattern, all_names, n=5,
+                                          cutoff=0.5)
+        raise ValueError(f'remove={pattern!r} matches no submodule of '
+                         f'{type(backbone).__name__}; close names: {close}')
+    for name in names:
+        parent, _, child = name.rpartition('.')
+        owner = backbone.get_submodule(parent) if parent else backbone
+        setattr(owner, child, nn.Identity())
+    return names
+
+
+def BackboneWithBlocks(backbone, insert=None, pretrained=None, init_cfg=None,
+                       probe_shape=None, remove=None):
+    r"""Build ``backbone`` and insert blocks after its named submodules.
 
     Registered as ``mmattn.BackboneWithBlocks``. It returns the built
     backbone itself (its own class, its own state-dict keys plus
@@ -268,7 +315,15 @@ def BackboneWithBlocks(backbone, insert, pretrained=None, init_cfg=None,
         probe_shape (tuple, optional): input of the channel probe. Default
             ``(1, in_channels, 64, 64)``, ``in_channels`` from the backbone
             config (3 if it has none).
+        remove (str, optional): regular expression of submodule names
+            replaced by ``nn.Identity`` before the blocks go in (see
+            :func:`remove_modules`), e.g. ``r'layer\d+\.\d+\.bn2'`` for
+            SK-ResNet without the norm after the SK convolution. At least
+            one of ``insert`` and ``remove`` must be given.
     """
+    if insert is None and remove is None:
+        raise TypeError('BackboneWithBlocks needs insert=[...] or remove=..., '
+                        'got neither')
     if not isinstance(backbone, dict) or 'type' not in backbone:
         raise TypeError(
             f'backbone must be a config dict with a type, got {backbone!r}')
@@ -283,7 +338,12 @@ def BackboneWithBlocks(backbone, insert, pretrained=None, init_cfg=None,
         backbone[key] = value
     if probe_shape is None:
         probe_shape = (1, backbone.get('in_channels', 3)) + _DEFAULT_PROBE_HW
-    return insert_blocks(MODELS.build(backbone), insert, probe_shape)
+    built = MODELS.build(backbone)
+    if remove is not None:
+        remove_modules(built, remove)
+    if insert is None:
+        return built
+    return insert_blocks(built, insert, probe_shape)
 
 
 MODELS.register_module(name='BackboneWithBlocks', module=BackboneWithBlocks)
