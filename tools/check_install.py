@@ -58,8 +58,8 @@ def problems():
                          f'not from {ROOT}')
     except Exception as err:  # any import failure means "not installed"
         found.append(f'mmattn does not import: {err!r}')
-    for name in ('pytest', 'pytest_timeout', 'psutil', 'onnx', 'onnxruntime',
-                 'onnxscript', 'pycocotools', 'cv2',
+    for name in ('pytest', 'pytest_timeout', 'hypothesis', 'psutil', 'onnx',
+                 'onnxruntime', 'onnxscript', 'pycocotools', 'cv2',
                  'pkg_resources'):  # mmengine resolves 'mmseg::' with it
         try:
             with warnings.catch_warnings():  # pkg_resources warns on import
