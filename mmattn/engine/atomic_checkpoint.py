@@ -32,6 +32,8 @@ import zipfile
 
 from mmengine.logging import print_log
 
+from .files import read_ends
+
 #: The names mmengine's CheckpointHook gives its checkpoints.
 CHECKPOINT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
 #: The temporary file a killed checkpoint write leaves (see atomic_write).
@@ -91,19 +93,16 @@ def checkpoint_problem(path):
     is seen: missing, empty, or a torch zip archive without its end (which
     is where a truncated write stops). Files in torch's legacy (non-zip)
     format are not checked."""
-    if not osp.isfile(path):
-        return 'does not exist'
-    size = osp.getsize(path)
-    if size == 0:
-        return 'is empty (0 bytes)'
-    with open(path, 'rb') as f:
-        magic = f.read(4)
+    problem, magic, _ = read_ends(path, head=4, tail=0)
+    if problem is not None:
+        return problem
     if magic == b'PK\x03\x04':
         try:
             with zipfile.ZipFile(path) as archive:
                 archive.namelist()
         except (zipfile.BadZipFile, OSError) as err:
-            return f'is incomplete ({size} bytes, truncated?): {err}'
+            return (f'is incomplete ({osp.getsize(path)} bytes, '
+                    f'truncated?): {err}')
     return None
 
 

@@ -41,6 +41,8 @@ import os.path as osp
 import numpy as np
 from mmengine.logging import print_log
 
+from .files import read_ends
+
 #: Environment variable holding the bad-data policy ('error' or 'skip'),
 #: so that data-loader worker processes see it too.
 POLICY_VARIABLE = 'MMATTN_BAD_DATA'
@@ -84,15 +86,10 @@ def image_file_problem(path):
     (or ``path`` is not a local file, e.g. on a remote backend)."""
     if not isinstance(path, (str, os.PathLike)) or '://' in str(path):
         return None
-    if not osp.exists(path):
-        return 'does not exist'
+    problem, head, tail = read_ends(path)
+    if problem is not None:
+        return problem
     size = osp.getsize(path)
-    if size == 0:
-        return 'is empty (0 bytes)'
-    with open(path, 'rb') as f:
-        head = f.read(8)
-        f.seek(max(0, size - 64))
-        tail = f.read()
     if head.startswith(b'\x89PNG\r\n\x1a\n') and b'IEND' not in tail:
         return f'is a truncated PNG ({size} bytes, no IEND chunk at the end)'
     if head.startswith(b'\xff\xd8') and b'\xff\xd9' not in tail:
