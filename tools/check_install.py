@@ -67,6 +67,9 @@ def problems():
                 __import__(name)
         except Exception as err:
             found.append(f'{name} does not import: {err!r}')
+    import importlib.util
+    if importlib.util.find_spec('timm') is None:  # imported by tests only
+        found.append('timm is not installed (requirements/tests-no-deps.txt)')
     return found
 
 

@@ -84,6 +84,7 @@ cat requirements/tests.txt >> /tmp/mmattn-reqs.$$.txt
 echo "torch==$TORCH_BUILD" > /tmp/mmattn-constraints.$$.txt
 pipq install -r /tmp/mmattn-reqs.$$.txt -c /tmp/mmattn-constraints.$$.txt
 rm -f /tmp/mmattn-reqs.$$.txt /tmp/mmattn-constraints.$$.txt
+pipq install --no-deps -r requirements/tests-no-deps.txt
 
 STEP="mmengine"
 log "installing mmengine==$MMENGINE_PIN"

@@ -15,7 +15,9 @@ mechanism") has the recipe.
 # channel / spatial attention (backbone plugins)
 from .bam import BottleneckAttention
 from .cbam import CBAM
+from .coordinate import CoordinateAttention
 from .double_attention import DoubleAttention
+from .effective_se import EffectiveSqueezeExcitation
 from .eca import (ECA_AUTHORS_KERNEL_SIZES, EfficientChannelAttention,
                   eca_kernel_size)
 from .gather_excite import GatherExcite
@@ -30,7 +32,9 @@ from .residual_attention import ResidualAttention
 from .scse import SpatialChannelSqueezeExcitation
 from .se import SqueezeExcitation
 from .second_order import GlobalSecondOrderPooling
+from .simam import SimAM
 from .spe import SelfAdaptivePoolingAttention
+from .triplet import TripletAttention, ZPoolGate
 # convolution replacements (ResNet's dcn= slot)
 from .sasa import StandAloneSelfAttentionConv
 from .selective_kernel import SelectiveKernelConv

@@ -8,8 +8,8 @@ import math
 
 import torch.nn as nn
 
-from ..checks import (check_input, check_odd_kernel, check_positive_int,
-                      check_real)
+from ..checks import (check_choice, check_input, check_odd_kernel,
+                      check_positive_int, check_real)
 from ..ops import global_avg_pool
 
 
@@ -75,6 +75,10 @@ class EfficientChannelAttention(nn.Module):
             use the per-stage sizes of :data:`ECA_AUTHORS_KERNEL_SIZES`.
         gamma (float): gamma of the adaptive rule. Defaults to 2.
         beta (float): b of the adaptive rule. Defaults to 1.
+        padding_mode (str): ``'zeros'`` (the paper's) or ``'circular'``:
+            the channel sequence wraps around, so the first and last
+            channels see k neighbours too (timm's ``CecaModule``, "circular
+            ECA"; same weights).
 
     Shapes:
         input (N, C, H, W) -> output (N, C, H, W); any H, W >= 1.
@@ -90,18 +94,26 @@ class EfficientChannelAttention(nn.Module):
 
     _abbr_ = 'eca'
 
-    def __init__(self, in_channels, kernel_size=None, gamma=2, beta=1):
+    def __init__(self, in_channels, kernel_size=None, gamma=2, beta=1,
+                 padding_mode='zeros'):
         super().__init__()
+        check_choice('padding_mode', padding_mode, ('zeros', 'circular'))
         check_positive_int('in_channels', in_channels)
         check_odd_kernel('kernel_size', kernel_size, allow_none=True)
         check_real('gamma', gamma, positive=True)
         check_real('beta', beta)
         if kernel_size is None:
             kernel_size = eca_kernel_size(in_channels, gamma, beta)
+        if padding_mode == 'circular' and kernel_size // 2 > in_channels:
+            raise ValueError(
+                f"padding_mode='circular' wraps at most once around the "
+                f'{in_channels} channels: kernel_size must be <= '
+                f'{2 * in_channels + 1}, got {kernel_size}')
         self.in_channels = in_channels
         self.kernel_size = kernel_size
         self.conv = nn.Conv1d(
-            1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
+            1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False,
+            padding_mode=padding_mode)
 
     def forward(self, x):
         check_input(x, self.in_channels, module=self)

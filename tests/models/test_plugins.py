@@ -94,7 +94,8 @@ def test_plugin_in_mmseg_resnet(name, position, plain_shapes):
     plugins = [dict(cfg=dict(type=f'mmattn.{name}', **kwargs),
                     stages=(True, False, False, False), position=position)]
     model = _build('mmseg', plugins)
-    keys = list(model.state_dict())
+    # module names, not state-dict keys: a block may have no parameters
+    keys = [f'{name}.' for name, _ in model.named_modules()]
     # layer1 has 3 Bottlenecks; the other stages have no plugin
     assert {k.split('.')[1] for k in keys
             if k.startswith('layer1.') and f'.{abbr}.' in k} == {'0', '1', '2'}
@@ -123,7 +124,8 @@ def test_plugin_in_mmdet_resnet(name, plain_shapes):
                     stages=(False, False, True, True),
                     position='after_conv3')]
     model = _build('mmdet', plugins)
-    keys = list(model.state_dict())
+    # module names, not state-dict keys: a block may have no parameters
+    keys = [f'{name}.' for name, _ in model.named_modules()]
     assert any(k.startswith(f'layer3.0.{abbr}.') for k in keys)
     assert any(k.startswith(f'layer4.2.{abbr}.') for k in keys)
     assert not any(k.startswith(f'layer2.0.{abbr}.') for k in keys)
