@@ -20,7 +20,6 @@ terminal summary (see ``conftest.pytest_terminal_summary``).
 """
 import copy
 import inspect
-import math
 import re
 from collections import Counter
 
