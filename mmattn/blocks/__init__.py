@@ -43,6 +43,8 @@ from .asym_non_local import (AsymmetricFusionNonLocal, AsymmetricNonLocal,
                              AsymmetricPyramidNonLocal, pyramid_sample)
 from .channel import ChannelAttention
 from .criss_cross import CrissCrossAttention
+from .efficient_attention import EfficientAttention
+from .external_attention import ExternalAttention
 from .global_context import GlobalContext
 from .non_local import NonLocal
 from .object_context import ObjectContext, SpatialGather

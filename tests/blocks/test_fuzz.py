@@ -303,6 +303,8 @@ HEADS = {
     'CCHead': dict(recurrence=2),
     'GCHead': dict(ratio=1 / 4),
     'NLHead': dict(),
+    'EfficientAttentionHead': dict(num_heads=2),
+    'ExternalAttentionHead': dict(memory_units=16),
     'OCRHead': dict(ocr_channels=8),
     'ANNHead': dict(in_channels=[16, 32], in_index=[0, 1],
                     project_channels=8, query_scales=(1, ),
