@@ -333,4 +333,10 @@ class AsymmetricPyramidNonLocal(nn.Module):
     def forward(self, x):
         check_input(x, self.in_channels, module=self)
         context = sum(stage(x) for stage in self.stages)
-        return self.bottleneck(torch.cat([context, x], dim=1))
+        out = self.bottleneck(torch.cat([context, x], dim=1))
+        if out.requires_grad:
+            # The ReLU ending the bottleneck saves its output for the
+            # backward; a ResNet Bottleneck adds the shortcut to a plugin's
+            # output in place, which would overwrite it (an autograd error).
+            out = out.clone()
+        return out

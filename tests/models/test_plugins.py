@@ -27,8 +27,9 @@ from mmattn.models.plugins import CONV_LAYERS, PLUGIN_BLOCKS
 # registered block must accept all four with its small_cfg. Maps: 16x16
 # (layer1) down to 2x2 (layer4). The models run in eval mode with batch 1
 # (INPUT): the blocks whose BN sees a pooled (N, C, 1, 1) map (BAM, SK,
-# SIAU/IAU) would need a batch >= 2 in training only. Every block here has
-# parameters, which the state-dict checks below look for.
+# SIAU/IAU) would need a batch >= 2 in training only; the training test at
+# the end runs layer4 with batch 2. The checks locate a plugin by module
+# name (SimAM has no parameters).
 BLOCKS = {
     cls.__name__: (infer_abbr(cls), cls, plugin_kwargs(cls, small=True))
     for cls in PLUGIN_BLOCKS + CONV_LAYERS
@@ -205,3 +206,25 @@ def test_parameter_free_gather_excite_plugin(scope, extent, plain_shapes):
         outs = model(torch.randn(*INPUT))
     assert [o.shape for o in outs] == plain_shapes[scope]
     assert len(calls) == 16  # 3 + 4 + 6 + 3 Bottlenecks
+
+
+@pytest.mark.parametrize('name', list(BLOCKS))
+def test_plugin_trains_inside_a_bottleneck(name):
+    """Forward and backward in training mode at after_conv3 of layer4: the
+    Bottleneck adds the shortcut to the plugin's output in place, which
+    breaks autograd when the block's last op saved its output (a ReLU or a
+    sigmoid) for the backward; found by the plugin benchmark on APNB."""
+    abbr, cls, kwargs = BLOCKS[name]
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    model = MODELS.build(dict(
+        type='ResNet', depth=50, out_indices=(3, ),
+        plugins=[dict(cfg=dict(type=f'mmattn.{name}', **kwargs),
+                      stages=(False, False, False, True),
+                      position='after_conv3')]))
+    model.train()
+    x = torch.randn(2, 3, 64, 64)
+    out = model(x)[0]
+    out.square().mean().backward()
+    block = getattr(model.layer4[0], abbr)
+    assert all(p.grad is not None for p in block.parameters())
