@@ -1,19 +1,8 @@
-# Long-range benchmark: mmattn's EfficientAttentionHead, Shen et al.'s efficient attention (linear in the positions), on the
-# local baseline's backbone, data and schedule (docs/long_range.md); only the decode head differs.
+# Long-range benchmark: mmattn's EfficientAttentionHead (Shen et al.'s efficient attention,
+# linear in the positions) on the local baseline's backbone, data and schedule
+# (docs/long_range.md). The baseline's FCNHead arguments (64 channels, two convs,
+# concat_input, dropout, loss) carry over: BlockHead takes them; only the type and the
+# block's own arguments change.
 _base_ = './fcn_r18-tiny_long-range-96x256.py'
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    decode_head=dict(
-        _delete_=True,
-        type='mmattn.EfficientAttentionHead',
-        in_channels=64,
-        in_index=1,
-        channels=64,
-        num_heads=2,
-        concat_input=True,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+    decode_head=dict(type='mmattn.EfficientAttentionHead', num_heads=2))

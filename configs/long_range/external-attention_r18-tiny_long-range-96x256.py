@@ -1,19 +1,7 @@
-# Long-range benchmark: mmattn's ExternalAttentionHead, EANet's external attention (two shared memories of 64 units), on the
-# local baseline's backbone, data and schedule (docs/long_range.md); only the decode head differs.
+# Long-range benchmark: mmattn's ExternalAttentionHead (EANet's external attention, two
+# shared memories of 64 units) on the local baseline's backbone, data and schedule
+# (docs/long_range.md). The baseline's FCNHead arguments carry over (see
+# efficient-attention_r18-tiny_long-range-96x256.py).
 _base_ = './fcn_r18-tiny_long-range-96x256.py'
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    decode_head=dict(
-        _delete_=True,
-        type='mmattn.ExternalAttentionHead',
-        in_channels=64,
-        in_index=1,
-        channels=64,
-        memory_units=64,
-        concat_input=True,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+    decode_head=dict(type='mmattn.ExternalAttentionHead', memory_units=64))
