@@ -1,6 +1,8 @@
 """DANet's ChannelAttention against mmseg 1.2.2's CAM (state dicts loaded
 strictly), its two forms' formulas, fp16/bf16 autocast, argument errors and
 ONNX export."""
+import copy
+
 import pytest
 import torch
 from mmseg.models.decode_heads.da_head import CAM
@@ -92,7 +94,8 @@ def test_cam_under_autocast_and_half_input_is_finite(dtype, form):
         full = block(x)
         with torch.autocast('cpu', dtype=dtype):
             out = block(x)
-        half_out = block(x.to(dtype))  # a model converted with .half()
+        # a model converted with .half(): weights and input in dtype
+        half_out = copy.deepcopy(block).to(dtype)(x.to(dtype))
     assert torch.isfinite(out).all()
     torch.testing.assert_close(out, full, rtol=1e-5, atol=1e-4)
     assert half_out.dtype == dtype and torch.isfinite(half_out).all()
