@@ -5,6 +5,10 @@ Each function returns a dict for ``--cfg-options`` (``Config.merge_from_dict``)
 and a matching list of ``key=value`` strings for the command line; both point
 the data loaders at ``data_root``, drop pretrained weights (nothing may be
 downloaded), run in the main process and shrink image sizes and iterations.
+
+:func:`randomise` is the weight randomisation of the block tests, shared with
+``tools/analysis_tools/gpu_check.py`` (this module imports nothing at import
+time, so the GPU check reaches it without OpenMMLab).
 """
 
 
@@ -129,6 +133,23 @@ def det_smoke_options(data_root, size=(128, 128), batch_size=2):
 def as_cli(options):
     """``--cfg-options`` arguments for ``tools/train.py`` / ``tools/test.py``."""
     return ['--cfg-options'] + _as_argv(options)
+
+
+def randomise(block):
+    """Random weights everywhere, BN running stats included, so a check
+    against a reference cannot pass through a zero or identity init (a
+    gamma or gate that starts at 0). Returns ``block``."""
+    import torch
+    import torch.nn as nn
+    with torch.no_grad():
+        for p in block.parameters():
+            p.uniform_(-0.5, 0.5)
+        for m in block.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    return block
 
 
 def reset_mmengine_singletons():

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mmattn.testing import reset_mmengine_singletons
+from mmattn.testing import randomise, reset_mmengine_singletons  # noqa: F401
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -36,22 +36,6 @@ def _fresh_mmengine_state():
     reset_mmengine_singletons()
     yield
     reset_mmengine_singletons()
-
-
-def randomise(block):
-    """Random weights everywhere, BN running stats included, so a test
-    against a reference cannot pass through a zero or identity init."""
-    import torch
-    import torch.nn as nn
-    with torch.no_grad():
-        for p in block.parameters():
-            p.uniform_(-0.5, 0.5)
-        for m in block.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-    return block
 
 
 def build_resnet50(scope, **kwargs):

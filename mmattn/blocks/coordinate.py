@@ -27,7 +27,7 @@ class CoordinateAttention(nn.Module):
     ``CoordAttn`` computes the same with other defaults (C' from 1/16 * 2/3
     rounded to a multiple of 8, no conv bias); its weights load with
     ``hidden_channels=<its conv1 width>, bias=False`` (same state-dict
-    keys), as ``tests/blocks/test_coordinate.py`` checks.
+    keys), as ``tests/blocks/test_new_channel_gates.py`` checks.
 
     Args:
         in_channels (int): channels C of the input.

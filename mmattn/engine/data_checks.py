@@ -141,7 +141,10 @@ def _label_problem(gt, results):
     num_classes = results.get('num_classes')
     if num_classes is None:
         return None
-    values = np.unique(gt)
+    if gt.dtype == np.uint8:  # mmseg's label maps: O(HW), not a sort
+        values = np.flatnonzero(np.bincount(gt.ravel(), minlength=256))
+    else:
+        values = np.unique(gt)
     bad = values[(values >= num_classes) & (values != SEG_IGNORE_INDEX)]
     if bad.size:
         return (f'label map {seg_path} has label value(s) '
@@ -152,34 +155,23 @@ def _label_problem(gt, results):
     return None
 
 
-def _checked_load_seg_map(load_seg_map):
+def _checked_load_annotations(transform):
 
-    @functools.wraps(load_seg_map)
+    @functools.wraps(transform)
     def load(self, results):
         seg_path = results['seg_map_path']
         problem = image_file_problem(seg_path)
         if problem is not None:
             problem = f'label map {seg_path} {problem}'
         else:
-            try:
-                load_seg_map(self, results)
+            try:  # mmseg's LoadAnnotations loads the label map only
+                results = transform(self, results)
             except Exception as err:
                 problem = (f'label map {seg_path} '
                            f'{_read_problem(seg_path, err)}')
             else:
                 problem = _label_problem(results['gt_seg_map'], results)
         if problem is not None and _report(problem):
-            results['mmattn_bad_data'] = True  # skipped by transform
-
-    return load
-
-
-def _checked_seg_transform(transform):
-
-    @functools.wraps(transform)
-    def load(self, results):
-        results = transform(self, results)
-        if results is not None and results.pop('mmattn_bad_data', False):
             return None  # skipped (policy 'skip'); 'error' raised already
         return results
 
@@ -263,8 +255,7 @@ def install_data_checks():
     except ImportError:  # pragma: no cover - mmseg is part of the stack
         pass
     else:
-        _wrap_once(LoadAnnotations, '_load_seg_map', _checked_load_seg_map)
-        _wrap_once(LoadAnnotations, 'transform', _checked_seg_transform)
+        _wrap_once(LoadAnnotations, 'transform', _checked_load_annotations)
         from mmengine.dataset import BaseDataset
         if 'get_data_info' not in BaseSegDataset.__dict__:
             BaseSegDataset.get_data_info = _with_num_classes(

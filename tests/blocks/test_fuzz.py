@@ -57,8 +57,9 @@ SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
                     print_blob=True)
 
 
-def _record(cls, outcome):
-    FUZZ_COUNTS.setdefault(cls.__name__, Counter())[outcome] += 1
+def _record(name, outcome):
+    """Count one case of block or head ``name``."""
+    FUZZ_COUNTS.setdefault(name, Counter())[outcome] += 1
 
 
 def _build(cls, in_channels=CHANNELS, **overrides):
@@ -192,7 +193,7 @@ def _fuzz_input(cls, block, case):
             if not any(p.is_floating_point() for p in block.parameters()):
                 # no weights (SimAM): every float dtype is its own
                 _run_against_float64(cls, block, x, other, case)
-                _record(cls, 'dtype_mismatch: result (no weights)')
+                _record(cls.__name__, 'dtype_mismatch: result (no weights)')
                 return
             block(x.to(other))
             raise AssertionError(f'{cls.__name__}: accepted {other} input '
@@ -203,12 +204,12 @@ def _fuzz_input(cls, block, case):
                 f'{cls.__name__} {case}: {type(err).__name__} from inside: '
                 f'{err}') from err
         _check_error(cls, err, ('x',), case)
-        _record(cls, f'{kind}: error')
+        _record(cls.__name__, f'{kind}: error')
         if kind in ('valid', 'nonfinite'):
             FUZZ_REFUSALS.setdefault(cls.__name__, set()).add(
                 str(err).split(':')[0][:100])
         return
-    _record(cls, f'{kind}: result')
+    _record(cls.__name__, f'{kind}: result')
 
 
 @pytest.mark.parametrize('kind', INPUT_KINDS)
@@ -270,7 +271,7 @@ def test_fuzz_constructor_arguments(cls):
             _check_error(cls, err, (name, ) + (('out_channels', ) if
                                                name == 'in_channels' else ()),
                          case)
-            _record(cls, 'argument: error')
+            _record(cls.__name__, 'argument: error')
             return
         except Exception as err:
             raise AssertionError(
@@ -283,13 +284,13 @@ def test_fuzz_constructor_arguments(cls):
         except (ValueError, TypeError) as err:
             # a map too small for the arguments is refused, naming x
             _check_error(cls, err, ('x', name), case)
-            _record(cls, 'argument: accepted, input refused')
+            _record(cls.__name__, 'argument: accepted, input refused')
             return
         except (RuntimeError, IndexError, ZeroDivisionError) as err:
             raise AssertionError(
                 f'{cls.__name__}({case}) was built but fails: '
                 f'{type(err).__name__}: {err}') from err
-        _record(cls, 'argument: accepted, result')
+        _record(cls.__name__, 'argument: accepted, result')
 
     run()
     assert FUZZ_COUNTS[cls.__name__]['argument: error'] > 0
@@ -391,9 +392,9 @@ def _fuzz_head(name, head, case):
                 f'{name} {case}: {type(err).__name__}: {err}') from err
         assert _names_argument(err, ('inputs', )), (
             f'{name} {case}: the message does not name inputs: {err}')
-        FUZZ_COUNTS.setdefault(name, Counter())[f'head {kind}: error'] += 1
+        _record(name, f'head {kind}: error')
         return
-    FUZZ_COUNTS.setdefault(name, Counter())[f'head {kind}: result'] += 1
+    _record(name, f'head {kind}: result')
 
 
 @pytest.mark.parametrize('kind', HEAD_KINDS)

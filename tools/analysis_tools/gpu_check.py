@@ -257,19 +257,6 @@ def _import_blocks():
     return catalog
 
 
-def _randomise(torch, block):
-    """Random weights and BN statistics everywhere: a zero-initialised
-    gamma or gate would make a block the identity and hide its errors."""
-    with torch.no_grad():
-        for p in block.parameters():
-            p.uniform_(-0.5, 0.5)
-        for m in block.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-    return block
-
-
 def check_blocks(report, torch, device, tiny):
     section = 'blocks'
     try:
@@ -278,13 +265,16 @@ def check_blocks(report, torch, device, tiny):
         report.add(section, 'import', 'SKIP', str(skip))
         return
     import copy
+    randomise = importlib.import_module('mmattn.testing').randomise
     channels = 32 if tiny else 64
     size = (6, 5) if tiny else (48, 40)
     for cls in catalog.registered_blocks():
         def one(cls=cls):
             kwargs = catalog.plugin_kwargs(cls, small=True)
             torch.manual_seed(0)
-            block = _randomise(torch, cls(channels, **kwargs)).eval()
+            # random weights and BN statistics: a zero-initialised gamma or
+            # gate would make the block the identity and hide its errors
+            block = randomise(cls(channels, **kwargs)).eval()
             x = torch.randn(2, channels, *size)
             with torch.no_grad():
                 ref = copy.deepcopy(block).double()(x.double())
@@ -321,25 +311,15 @@ def check_blocks(report, torch, device, tiny):
 
 # 4. benchmarks -----------------------------------------------------------
 
-def _time_and_memory(torch, device, fn, repeats):
-    """Median seconds of ``fn()`` and its peak memory (bytes, CUDA only)."""
-    fn()  # warm-up (and Triton / cuDNN autotuning)
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    times = []
-    for _ in range(repeats):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    peak = (torch.cuda.max_memory_allocated() - base if device == 'cuda'
-            else float('nan'))
-    return sorted(times)[len(times) // 2], peak
+def _time_and_memory(device, fn, repeats):
+    """Median seconds of ``fn()`` after one warm-up call (Triton and cuDNN
+    autotune there) and its peak memory in bytes (CUDA only, NaN on CPU),
+    with mmattn's benchmark harness (torch only)."""
+    measure = importlib.import_module('mmattn.benchmark.measure')
+    seconds = measure.time_fn(fn, warmup=1, runs=repeats, device=device)
+    peak = (measure.peak_memory(fn, device) if device == 'cuda' else
+            float('nan'))
+    return seconds, peak
 
 
 def check_benchmarks(report, torch, device, tiny):
@@ -367,7 +347,7 @@ def check_benchmarks(report, torch, device, tiny):
 
             def step():
                 block(x).square().mean().backward()
-            seconds, peak = _time_and_memory(torch, device, step, repeats)
+            seconds, peak = _time_and_memory(device, step, repeats)
             results[name] = (seconds, peak)
             memory = (f'{peak / 2**20:.0f} MiB' if device == 'cuda' else
                       'n/a on CPU')
@@ -397,8 +377,8 @@ def check_benchmarks(report, torch, device, tiny):
         def naive():
             idx = x.square().sum(1).topk(k, dim=1).indices
             x.gather(2, idx.unsqueeze(1).expand(-1, x.size(1), -1))
-        t_kernel, m_kernel = _time_and_memory(torch, device, kernel, repeats)
-        t_naive, m_naive = _time_and_memory(torch, device, naive, repeats)
+        t_kernel, m_kernel = _time_and_memory(device, kernel, repeats)
+        t_naive, m_naive = _time_and_memory(device, naive, repeats)
         memory = (f', memory {m_kernel / max(m_naive, 1):.2f}x'
                   if device == 'cuda' else '')
         return (f'{tuple(x.shape)} k={k}: kernel {t_kernel * 1e3:.2f} ms, '
