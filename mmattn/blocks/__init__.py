@@ -14,7 +14,7 @@ mechanism") has the recipe.
 """
 # channel / spatial attention (backbone plugins)
 from .bam import BottleneckAttention
-from .cbam import CBAM
+from .cbam import CBAM, LightCBAM
 from .coordinate import CoordinateAttention
 from .double_attention import DoubleAttention
 from .effective_se import EffectiveSqueezeExcitation

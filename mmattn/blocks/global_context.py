@@ -15,6 +15,7 @@ import torch.nn as nn
 
 from ..checks import check_choice, check_input, check_positive_int, check_real
 from ..ops import global_avg_pool
+from .layers import rename_state_keys
 
 _POOLING_TYPES = ('att', 'avg')
 _FUSION_TYPES = ('channel_add', 'channel_mul')
@@ -125,6 +126,30 @@ class GlobalContext(nn.Module):
             if transform is not None:
                 nn.init.zeros_(transform[-1].weight)
                 nn.init.zeros_(transform[-1].bias)
+
+    @staticmethod
+    def convert_timm_state_dict(state_dict):
+        """timm ``GlobalContext`` state -> this block's.
+
+        timm's ``conv_attn`` is ``conv_mask``, ``mlp_add``/``mlp_scale``
+        (fc1, norm, fc2) are ``channel_add_conv``/``channel_mul_conv`` (0, 1,
+        3); its ``LayerNorm2d`` weights (C_r,) become (C_r, 1, 1). Build the
+        block with timm's width (``ratio=1/8`` for its default) and fusion:
+        ``('channel_mul',)`` for timm's default ``fuse_scale=True``,
+        ``('channel_add',)`` for ``create_attn('gca')``. The LayerNorm's
+        epsilon differs (1e-5 here, mmcv's; 1e-6 in timm), which moves
+        outputs by a few 1e-6 relative."""
+        renames = {'conv_attn.': 'conv_mask.'}
+        for theirs, ours in (('mlp_add', 'channel_add_conv'),
+                             ('mlp_scale', 'channel_mul_conv')):
+            renames.update({f'{theirs}.fc1.': f'{ours}.0.',
+                            f'{theirs}.norm.': f'{ours}.1.',
+                            f'{theirs}.fc2.': f'{ours}.3.'})
+        out = rename_state_keys(state_dict, renames, "timm's GlobalContext")
+        for key, value in out.items():
+            if '_conv.1.' in key:
+                out[key] = value.reshape(-1, 1, 1)
+        return out
 
     def reset_parameters(self):
         """mmcv's ``ContextBlock`` name for :meth:`init_weights` (drop-in)."""

@@ -12,7 +12,7 @@ from mmcv.cnn import build_activation_layer
 from ..checks import check_positive_int
 
 __all__ = ['ChannelMLP', 'LinearMLP', 'reduced_channels',
-           'refuse_single_sample_batch_norm']
+           'refuse_single_sample_batch_norm', 'rename_state_keys']
 
 
 def reduced_channels(in_channels, reduction, min_channels=1):
@@ -34,17 +34,18 @@ def reduced_channels(in_channels, reduction, min_channels=1):
 class ChannelMLP(nn.Sequential):
     """1x1 conv (bias) -> activation -> 1x1 conv (bias): C -> hidden -> C.
 
-    The excitation MLP of SE and CBAM's channel gate. A 1x1 conv on a
+    The excitation MLP of SE and CBAM's channel gate (``bias=False``: light
+    CBAM's). A 1x1 conv on a
     (N, C, 1, 1) map is a fully connected layer; its weight is the Linear
     weight viewed as (out, in, 1, 1). Children: ``fc1``, ``act``, ``fc2``.
     """
 
     def __init__(self, in_channels, hidden_channels,
-                 act_cfg=dict(type='ReLU')):
+                 act_cfg=dict(type='ReLU'), bias=True):
         super().__init__(OrderedDict(
-            fc1=nn.Conv2d(in_channels, hidden_channels, 1),
+            fc1=nn.Conv2d(in_channels, hidden_channels, 1, bias=bias),
             act=build_activation_layer(act_cfg),
-            fc2=nn.Conv2d(hidden_channels, in_channels, 1)))
+            fc2=nn.Conv2d(hidden_channels, in_channels, 1, bias=bias)))
 
 
 class LinearMLP(nn.Sequential):
@@ -78,3 +79,32 @@ def refuse_single_sample_batch_norm(norm, x, name):
             'batch size 1; '
             'train with 2 or more samples per GPU (or SyncBN), or set '
             f'{name}=dict(type=\'GN\', num_groups=...) or None')
+
+
+def rename_state_keys(state_dict, renames, source):
+    """A copy of ``state_dict`` with each key's prefix renamed.
+
+    The shared step of the blocks' ``convert_timm_state_dict``: every key
+    must start with one of ``renames``' prefixes (the longest match wins),
+    so a state dict of another layout fails here, naming the key, instead
+    of loading half-way.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): the other library's state dict.
+        renames (dict[str, str]): old key prefix -> new key prefix.
+        source (str): what ``state_dict`` is, for the message (e.g.
+            ``"timm's CbamModule"``).
+
+    Returns:
+        OrderedDict[str, Tensor]: the renamed entries, in their order.
+    """
+    out = OrderedDict()
+    prefixes = sorted(renames, key=len, reverse=True)
+    for key, value in state_dict.items():
+        old = next((p for p in prefixes if key.startswith(p)), None)
+        if old is None:
+            raise KeyError(
+                f'state_dict has key {key!r}, which is not part of '
+                f'{source} (expected keys starting with {sorted(renames)})')
+        out[renames[old] + key[len(old):]] = value
+    return out

@@ -19,6 +19,7 @@ from mmengine.model import constant_init, normal_init
 from ..ops import dot_product_attention
 from ..checks import (check_bool, check_choice, check_input,
                       check_positive_int, check_real)
+from .layers import rename_state_keys
 
 MODES = ('embedded_gaussian', 'gaussian', 'dot_product', 'concatenation')
 
@@ -162,6 +163,30 @@ class NonLocal(nn.Module):
             constant_init(last, 0)
         else:
             normal_init(last, std=self.std)
+
+    @staticmethod
+    def convert_timm_state_dict(state_dict):
+        """timm ``NonLocalAttn`` state -> this block's, for
+        ``NonLocal(C, reduction=C // C_i, norm_cfg=dict(type='BN'))``.
+
+        timm's t, p, g, z are theta, phi, g, conv_out; its BN after z is
+        ``conv_out.bn``. Two differences are folded into the weights, so the
+        outputs are the same: timm scales the logits by C^-0.5, this block by
+        C_i^-0.5, so theta is multiplied by (C_i / C)^(1/2); and z's bias,
+        which the BN right after it cancels in training, moves into the BN's
+        running mean."""
+        out = rename_state_keys(
+            state_dict, {'t.': 'theta.conv.', 'p.': 'phi.conv.',
+                         'g.': 'g.conv.', 'z.': 'conv_out.conv.',
+                         'norm.': 'conv_out.bn.'}, "timm's NonLocalAttn")
+        inter_channels, in_channels = out['theta.conv.weight'].shape[:2]
+        factor = (inter_channels / in_channels)**0.5
+        for name in ('weight', 'bias'):
+            out[f'theta.conv.{name}'] = out[f'theta.conv.{name}'] * factor
+        bias = out.pop('conv_out.conv.bias')
+        out['conv_out.bn.running_mean'] = (
+            out['conv_out.bn.running_mean'] - bias)
+        return out
 
     def _pairwise_relu(self, query, key):
         """ReLU(a_i + b_j) / P_k, (N, P, P_k), float32.

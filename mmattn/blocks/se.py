@@ -8,7 +8,7 @@ from mmcv.cnn import build_activation_layer
 
 from ..checks import check_input
 from ..ops import global_avg_pool
-from .layers import ChannelMLP, reduced_channels
+from .layers import ChannelMLP, reduced_channels, rename_state_keys
 
 
 class SqueezeExcitation(nn.Module):
@@ -22,7 +22,9 @@ class SqueezeExcitation(nn.Module):
     paper's rule (4 for C=64, r=16), also torchvision's and mmdet/mmseg
     ``SELayer``'s. timm's ``SEModule`` and mmpretrain's ``SELayer`` round it
     to a multiple of 8 instead (8 for C=64), so their checkpoints do not load
-    into this block with the default arguments.
+    into this block with the default arguments: give the ``reduction`` that
+    yields their width (``reduction=8`` for timm's C=64) and convert the keys
+    with :meth:`convert_timm_state_dict`.
 
     Args:
         in_channels (int): channels C of the input.
@@ -60,6 +62,14 @@ class SqueezeExcitation(nn.Module):
                                                 min_channels)
         self.mlp = ChannelMLP(in_channels, self.hidden_channels, act_cfg)
         self.gate = build_activation_layer(gate_cfg)
+
+    @staticmethod
+    def convert_timm_state_dict(state_dict):
+        """timm ``SEModule`` state (``fc1.*``, ``fc2.*``) -> this block's;
+        the formula is the same (timm's optional ``bn`` is not supported)."""
+        return rename_state_keys(state_dict, {'fc1.': 'mlp.fc1.',
+                                              'fc2.': 'mlp.fc2.'},
+                                 "timm's SEModule")
 
     def forward(self, x):
         check_input(x, self.in_channels, module=self)

@@ -10,7 +10,7 @@ from mmcv.cnn import ConvModule
 from ..checks import (check_bool, check_input, check_odd_kernel,
                       check_positive_int)
 from ..ops import global_avg_pool
-from .layers import refuse_single_sample_batch_norm
+from .layers import refuse_single_sample_batch_norm, rename_state_keys
 
 
 class SelectiveKernelConv(nn.Module):
@@ -152,6 +152,21 @@ class SelectiveKernelConv(nn.Module):
                                act_cfg=dict(type='ReLU'))
         self.select = nn.Conv2d(self.hidden_channels,
                                 num_paths * out_channels, 1, bias=False)
+
+    @staticmethod
+    def convert_timm_state_dict(state_dict):
+        """timm ``SelectiveKernel`` state -> this block's: ``paths`` keep
+        their keys, ``attn.fc_reduce``/``attn.bn``/``attn.fc_select`` become
+        ``fuse.conv``/``fuse.bn``/``select``. Only timm's
+        ``split_input=False`` layout computes the same function (its default
+        feeds each path a slice of the input channels); build the block with
+        timm's groups and fuse width (``min_channels`` = its
+        ``attn_channels``)."""
+        return rename_state_keys(
+            state_dict, {'paths.': 'paths.', 'attn.fc_reduce.': 'fuse.conv.',
+                         'attn.bn.': 'fuse.bn.',
+                         'attn.fc_select.': 'select.'},
+            "timm's SelectiveKernel")
 
     def forward(self, x):
         check_input(x, self.in_channels, module=self)

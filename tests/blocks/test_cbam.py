@@ -1,12 +1,12 @@
 """CBAM against the authors' formula written out in plain torch; its
-zero-initialised spatial gate."""
+zero-initialised spatial gate; light CBAM (timm's) against its formula."""
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from reference_formulas import batch_norm, linear_of
 
-from mmattn.blocks import CBAM
+from mmattn.blocks import CBAM, LightCBAM
 from conftest import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       export_opset17_and_check, randomise)
@@ -32,14 +32,46 @@ def reference_cbam(block, x):
     return x * torch.sigmoid(y)
 
 
+def reference_light_cbam(block, x):
+    """timm's light CBAM: the MLP on (avg + max) / 2, then a 1 -> 1 conv on
+    the (max + mean) / 2 map."""
+    def mlp(v):
+        return F.linear(F.relu(F.linear(v, *linear_of(block.mlp.fc1))),
+                        *linear_of(block.mlp.fc2))
+
+    pooled = (x.mean(dim=(2, 3)) + x.flatten(2).max(dim=2).values) / 2
+    x = x * torch.sigmoid(mlp(pooled))[:, :, None, None]
+    m = (x.max(dim=1).values + x.mean(dim=1))[:, None] / 2
+    y = F.conv2d(m, block.spatial_conv.weight,
+                 padding=block.spatial_kernel // 2)
+    if block.spatial_norm is not None:
+        y = batch_norm(block.spatial_norm, y)
+    return x * torch.sigmoid(y)
+
+
 BLOCKS = {
     'cbam': (lambda c: CBAM(c, reduction=4), reference_cbam),
     'cbam_k3_nonorm': (lambda c: CBAM(c, spatial_kernel=3, norm_cfg=None),
                        reference_cbam),
+    'cbam_no_mlp_bias': (lambda c: CBAM(c, mlp_bias=False), reference_cbam),
+    'light_cbam': (lambda c: LightCBAM(c, reduction=4),
+                   reference_light_cbam),
+    'light_cbam_k5_bias_nonorm': (lambda c: LightCBAM(
+        c, reduction=4, spatial_kernel=5, mlp_bias=True, norm_cfg=None),
+        reference_light_cbam),
 }
 
 
-@pytest.mark.reference(blocks=[CBAM])
+def test_light_cbam_structure_is_timms():
+    block = LightCBAM(64)
+    assert block.spatial_conv.weight.shape == (1, 1, 7, 7)
+    assert block.mlp.fc1.bias is None and block.mlp.fc2.bias is None
+    assert block.spatial_norm.momentum == 0.1
+    assert torch.all(block.spatial_norm.weight == 1)  # no zero init
+    assert CBAM(64, mlp_bias=False).mlp.fc1.bias is None
+
+
+@pytest.mark.reference(blocks=[CBAM, LightCBAM])
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('name', list(BLOCKS))
 def test_matches_formula(name, shape):
@@ -111,10 +143,19 @@ def test_deterministic_mode():
      r'spatial_kernel.*odd.*got 6'),
     (CBAM, dict(in_channels=8, reduction=2, spatial_kernel=0),
      r'spatial_kernel.*got 0'),
+    (LightCBAM, dict(in_channels=8, reduction=16),
+     r'reduction.*<= in_channels.*16'),
+    (LightCBAM, dict(in_channels=8, reduction=2, spatial_kernel=4),
+     r'spatial_kernel.*odd.*got 4'),
 ])
 def test_bad_arguments(cls, kwargs, match):
     with pytest.raises(ValueError, match=match):
         cls(**kwargs)
+
+
+def test_mlp_bias_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"mlp_bias must be a bool, got 1"):
+        LightCBAM(16, mlp_bias=1)
 
 
 def test_bad_input_shape():

@@ -1,6 +1,6 @@
 """eSE, circular ECA, SimAM, coordinate and triplet attention (#14) against
-their formulas written out in plain torch, and against timm's layers where
-timm has them (same state dict, same output)."""
+their formulas written out in plain torch (against timm's layers: in
+test_timm_equivalence.py)."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,7 +8,6 @@ from conftest import (assert_gradients_match, assert_input_shape_checked,
                       assert_matches_reference, export_opset17_and_check,
                       randomise)
 from reference_formulas import batch_norm
-from timm_reference import timm_layers
 
 from mmattn.blocks import (CoordinateAttention, EfficientChannelAttention,
                            EffectiveSqueezeExcitation, SimAM,
@@ -165,37 +164,3 @@ def test_circular_eca_exports_to_onnx(tmp_path):
     torch.manual_seed(0)
     block = randomise(BLOCKS['ceca'][0](16)).eval()
     export_opset17_and_check(block, tmp_path / 'ceca.onnx')
-
-
-# ------------------------------------------------------------ against timm
-def _same_output(ours, theirs, shape=(2, 32, 9, 7)):
-    randomise(theirs)
-    ours.load_state_dict(theirs.state_dict(), strict=True)
-    ours.eval()
-    theirs.eval()
-    x = torch.randn(*shape)
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), theirs(x), rtol=1e-5, atol=1e-6)
-
-
-def test_ese_loads_timm_weights():
-    layers = timm_layers()
-    _same_output(EffectiveSqueezeExcitation(32),
-                 layers.EffectiveSEModule(32))
-
-
-def test_circular_eca_loads_timm_weights():
-    layers = timm_layers()
-    # with channels given timm derives k itself; None keeps kernel_size
-    theirs = layers.CecaModule(channels=None, kernel_size=5)
-    _same_output(EfficientChannelAttention(32, kernel_size=5,
-                                           padding_mode='circular'), theirs)
-
-
-def test_coordinate_attention_loads_timm_weights():
-    timm_layers()  # imports timm (a plain import would need torchvision)
-    from timm.layers.coord_attn import CoordAttn  # not exported by layers
-    theirs = CoordAttn(32)
-    width = theirs.conv1.out_channels
-    _same_output(CoordinateAttention(32, hidden_channels=width, bias=False),
-                 theirs)
