@@ -12,8 +12,8 @@ import warnings
 
 __all__ = [
     'check_bool', 'check_choice', 'check_input', 'check_non_negative_int',
-    'check_odd_kernel', 'check_positive_int', 'check_real', 'check_scales',
-    'renamed_arguments'
+    'check_odd_kernel', 'check_positive_int', 'check_real',
+    'check_same_padding', 'check_scales', 'renamed_arguments'
 ]
 
 
@@ -50,6 +50,18 @@ def check_odd_kernel(name, value, allow_none=False):
         raise ValueError(
             f'{name} must be a positive odd int'
             f'{" or None" if allow_none else ""}, got {value!r}')
+
+
+def check_same_padding(padding, kernel_size, dilation, why):
+    """Raise ValueError unless ``padding`` (of a conv replacement, given by
+    ``build_conv_layer``) is None or the size-keeping
+    ``dilation * (kernel_size - 1) // 2``; ``why`` says why in the message
+    (e.g. ``'the layer keeps H x W before the stride'``)."""
+    same = dilation * (kernel_size - 1) // 2
+    if padding is not None and (isinstance(padding, bool) or padding != same):
+        raise ValueError(
+            f'padding must be None or dilation * (kernel_size - 1) // 2 '
+            f'= {same} ({why}), got {padding!r}')
 
 
 def check_real(name, value, positive=False):

@@ -38,6 +38,7 @@ from .triplet import TripletAttention, ZPoolGate
 # convolution replacements (ResNet's dcn= slot)
 from .sasa import StandAloneSelfAttentionConv
 from .selective_kernel import SelectiveKernelConv
+from .split_attention import SplitAttentionConv
 # global context
 from .asym_non_local import (AsymmetricFusionNonLocal, AsymmetricNonLocal,
                              AsymmetricPyramidNonLocal, pyramid_sample)

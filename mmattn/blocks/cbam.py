@@ -98,8 +98,8 @@ class CBAM(nn.Module):
         self.mlp = ChannelMLP(in_channels, self.hidden_channels,
                               dict(type='ReLU'), bias=mlp_bias)
         self.spatial_conv = nn.Conv2d(
-            self.spatial_maps, 1, spatial_kernel, padding=(spatial_kernel - 1) // 2,
-            bias=False)
+            self.spatial_maps, 1, spatial_kernel,
+            padding=(spatial_kernel - 1) // 2, bias=False)
         self.spatial_norm = (None if norm_cfg is None else
                              build_norm_layer(norm_cfg, 1)[1])
         self.init_weights()

@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..checks import (check_bool, check_input, check_odd_kernel,
-                      check_positive_int)
+                      check_positive_int, check_same_padding)
 
 
 class StandAloneSelfAttentionConv(nn.Module):
@@ -107,13 +107,8 @@ class StandAloneSelfAttentionConv(nn.Module):
         check_odd_kernel('kernel_size', kernel_size)
         check_positive_int('stride', stride)
         check_positive_int('dilation', dilation)
-        same_padding = dilation * (kernel_size - 1) // 2
-        if padding is not None and (isinstance(padding, bool)
-                                    or padding != same_padding):
-            raise ValueError(
-                f'padding must be None or dilation * (kernel_size - 1) // 2 '
-                f'= {same_padding} (the layer keeps H x W before the '
-                f'stride), got {padding!r}')
+        check_same_padding(padding, kernel_size, dilation,
+                           'the layer keeps H x W before the stride')
         if groups != 1 or isinstance(groups, bool):
             raise ValueError(
                 f'groups must be 1 (use num_heads), got {groups!r}')

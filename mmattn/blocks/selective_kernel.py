@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 
 from ..checks import (check_bool, check_input, check_odd_kernel,
-                      check_positive_int)
+                      check_positive_int, check_same_padding)
 from ..ops import global_avg_pool
 from .layers import refuse_single_sample_batch_norm, rename_state_keys
 
@@ -114,13 +114,8 @@ class SelectiveKernelConv(nn.Module):
                             ('min_channels', min_channels)):
             check_positive_int(name, value)
         check_odd_kernel('kernel_size', kernel_size)
-        same = dilation * (kernel_size - 1) // 2
-        if padding is not None and (isinstance(padding, bool)
-                                    or padding != same):
-            raise ValueError(
-                f'padding must be None or dilation * (kernel_size - 1) // 2 '
-                f'= {same} (every path keeps the size for its dilation), '
-                f'got {padding!r}')
+        check_same_padding(padding, kernel_size, dilation,
+                           'every path keeps the size for its dilation')
         if (isinstance(num_paths, bool) or not isinstance(num_paths, int)
                 or num_paths < 2):
             raise ValueError(f'num_paths must be an int >= 2, got '

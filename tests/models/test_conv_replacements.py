@@ -2,7 +2,8 @@
 the Bottleneck builds its 3x3 conv2 with ``build_conv_layer(dcn, planes,
 planes, kernel_size=3, stride=s, padding=d, dilation=d, bias=False)``.
 
-SK convolution (SelectiveKernelConv).
+SK convolution (SelectiveKernelConv) in detail; every registered conv
+replacement in mmseg's and mmdet's ResNet-50.
 """
 import pytest
 import torch
@@ -11,6 +12,8 @@ from mmengine.registry import init_default_scope
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import SelectiveKernelConv
+from mmattn.blocks.catalog import plugin_kwargs
+from mmattn.models.plugins import CONV_LAYERS
 from conftest import build_resnet50
 
 SK = 'mmattn.SelectiveKernelConv'
@@ -133,3 +136,34 @@ def test_sk_refuses_conv_arguments_it_cannot_honour(kwargs, match):
     init_default_scope('mmdet')
     with pytest.raises(ValueError, match=match):
         build_conv_layer(dict(type=SK), 64, 64, **kwargs)
+
+
+# ------------------------------------------------- every registered conv
+@pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
+@pytest.mark.parametrize('cls', CONV_LAYERS, ids=lambda c: c.__name__)
+def test_every_conv_replacement_trains_in_resnet50(cls, scope):
+    """Each ``role='conv'`` block as conv2 of layer3 and layer4: mmseg's
+    ResNetV1c-D8 (dilations 2 and 4, stride 1) and mmdet's ResNet (stride
+    2 in the first block of a stage); the output shapes are the plain
+    backbone's, and a training step reaches every parameter of every
+    replacement."""
+    torch.manual_seed(0)
+    d8 = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
+              contract_dilation=True) if scope == 'mmseg' else {}
+    dcn = dict(type=f'mmattn.{cls.__name__}', **plugin_kwargs(cls, True))
+    model = build_resnet50(scope, dcn=dcn,
+                           stage_with_dcn=(False, False, True, True), **d8)
+    plain = build_resnet50(scope, **d8)
+    replaced = [b.conv2 for b in list(model.layer3) + list(model.layer4)]
+    assert len(replaced) == 9 and all(type(c) is cls for c in replaced)
+    assert replaced[0].stride == (1 if scope == 'mmseg' else 2)
+    model.train()
+    x = torch.randn(2, 3, 48, 48)
+    outs = model(x)
+    plain.eval()
+    with torch.no_grad():
+        assert [o.shape for o in outs] == [o.shape for o in plain(x)]
+    sum(o.square().mean() for o in outs).backward()
+    for i, conv in enumerate(replaced):
+        for name, p in conv.named_parameters():
+            assert p.grad is not None and p.grad.abs().sum() > 0, (i, name)
