@@ -69,3 +69,11 @@ def timm_layers():
         for name in [n for n in sys.modules
                      if n == 'torchvision' or n.startswith('torchvision.')]:
             del sys.modules[name]
+
+
+def timm_module(path, name):
+    """``timm.layers.<path>.<name>``: not every layer is exported by
+    ``timm.layers``."""
+    timm_layers()  # imports timm with the stand-in torchvision
+    module = importlib.import_module(f'timm.layers.{path}')
+    return getattr(module, name)

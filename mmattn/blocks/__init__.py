@@ -36,6 +36,7 @@ from .simam import SimAM
 from .spe import SelfAdaptivePoolingAttention
 from .triplet import TripletAttention, ZPoolGate
 # convolution replacements (ResNet's dcn= slot)
+from .bottleneck_transformer import BottleneckSelfAttentionConv
 from .sasa import StandAloneSelfAttentionConv
 from .selective_kernel import SelectiveKernelConv
 from .split_attention import SplitAttentionConv

@@ -7,12 +7,15 @@ Argument checks are in :mod:`mmattn.checks`; pooling and resizing kernels in
 from collections import OrderedDict
 
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
 
-from ..checks import check_positive_int
+from ..checks import (check_bool, check_odd_kernel, check_positive_int,
+                      check_same_padding)
 
-__all__ = ['ChannelMLP', 'LinearMLP', 'reduced_channels',
-           'refuse_single_sample_batch_norm', 'rename_state_keys']
+__all__ = ['ChannelMLP', 'LinearMLP', 'check_attention_conv_arguments',
+           'reduced_channels', 'refuse_single_sample_batch_norm',
+           'rename_state_keys', 'stride_and_bias']
 
 
 def reduced_channels(in_channels, reduction, min_channels=1):
@@ -107,4 +110,58 @@ def rename_state_keys(state_dict, renames, source):
                 f'state_dict has key {key!r}, which is not part of '
                 f'{source} (expected keys starting with {sorted(renames)})')
         out[renames[old] + key[len(old):]] = value
+    return out
+
+
+def check_attention_conv_arguments(in_channels, out_channels, kernel_size,
+                                   stride, padding, dilation, groups, bias,
+                                   num_heads, even_heads=False):
+    """Check the conv arguments ``build_conv_layer`` gives an attention layer
+    that replaces a k x k conv (SASA, BoT, halo, lambda), and its heads.
+
+    The layers keep H x W before the stride, so ``padding`` must be None or
+    the size-keeping one; ``groups`` must be 1 (the heads group channels);
+    ``kernel_size`` must be odd (it names the conv replaced, not the
+    attention's extent).
+
+    Returns:
+        int: ``out_channels`` (``in_channels`` when None), divisible by
+        ``num_heads`` (into an even head width with ``even_heads``).
+    """
+    check_positive_int('in_channels', in_channels)
+    check_positive_int('out_channels', out_channels, allow_none=True)
+    out_channels = in_channels if out_channels is None else out_channels
+    check_odd_kernel('kernel_size', kernel_size)
+    check_positive_int('stride', stride)
+    check_positive_int('dilation', dilation)
+    check_same_padding(padding, kernel_size, dilation,
+                       'the layer keeps H x W before the stride')
+    if groups != 1 or isinstance(groups, bool):
+        raise ValueError(f'groups must be 1 (use num_heads), got {groups!r}')
+    check_bool('bias', bias)
+    check_positive_int('num_heads', num_heads)
+    if out_channels % num_heads or (
+            even_heads and (out_channels // num_heads) % 2):
+        even = ' an even head width (half of it for the row and half for ' \
+            'the column embedding)' if even_heads else ' a head width'
+        raise ValueError(
+            f'out_channels ({out_channels}) must be num_heads '
+            f'({num_heads}) times{even}')
+    return out_channels
+
+
+def stride_and_bias(out, stride, bias):
+    """The end of an attention conv: ``stride`` x ``stride`` average pooling
+    (the papers' down-sampling), then the optional output ``bias`` (C,).
+
+    ``ceil_mode`` makes the size ceil(H / s), that of the strided 3x3 conv
+    replaced (odd sizes included); ``count_include_pad=False`` is the same
+    in PyTorch (the padding is 0) and tells ONNX runtimes to average a
+    clipped window over its valid pixels only, as PyTorch does.
+    """
+    if stride > 1:
+        out = F.avg_pool2d(out, stride, stride, ceil_mode=True,
+                           count_include_pad=False)
+    if bias is not None:
+        out = out + bias.view(1, -1, 1, 1).to(out.dtype)
     return out

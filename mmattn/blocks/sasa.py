@@ -10,8 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..checks import (check_bool, check_input, check_odd_kernel,
-                      check_positive_int, check_same_padding)
+from ..checks import check_input, check_odd_kernel
+from .layers import check_attention_conv_arguments, stride_and_bias
 
 
 class StandAloneSelfAttentionConv(nn.Module):
@@ -101,25 +101,10 @@ class StandAloneSelfAttentionConv(nn.Module):
                  num_heads=8,
                  window_size=7):
         super().__init__()
-        check_positive_int('in_channels', in_channels)
-        check_positive_int('out_channels', out_channels, allow_none=True)
-        out_channels = in_channels if out_channels is None else out_channels
-        check_odd_kernel('kernel_size', kernel_size)
-        check_positive_int('stride', stride)
-        check_positive_int('dilation', dilation)
-        check_same_padding(padding, kernel_size, dilation,
-                           'the layer keeps H x W before the stride')
-        if groups != 1 or isinstance(groups, bool):
-            raise ValueError(
-                f'groups must be 1 (use num_heads), got {groups!r}')
-        check_bool('bias', bias)
-        check_positive_int('num_heads', num_heads)
+        out_channels = check_attention_conv_arguments(
+            in_channels, out_channels, kernel_size, stride, padding,
+            dilation, groups, bias, num_heads, even_heads=True)
         check_odd_kernel('window_size', window_size, allow_none=True)
-        if out_channels % num_heads or (out_channels // num_heads) % 2:
-            raise ValueError(
-                f'out_channels ({out_channels}) must be num_heads '
-                f'({num_heads}) times an even head width (half of it for '
-                f'the row and half for the column embedding)')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = stride
@@ -193,13 +178,4 @@ class StandAloneSelfAttentionConv(nn.Module):
 
     def forward(self, x):
         check_input(x, self.in_channels, module=self)
-        out = self.attend(x)
-        if self.stride > 1:
-            # count_include_pad=False: the same (padding is 0) in PyTorch, and
-            # tells ONNX runtimes to average a clipped ceil-mode window over
-            # its valid pixels only, as PyTorch does
-            out = F.avg_pool2d(out, self.stride, self.stride, ceil_mode=True,
-                               count_include_pad=False)
-        if self.bias is not None:
-            out = out + self.bias.view(1, -1, 1, 1).to(out.dtype)
-        return out
+        return stride_and_bias(self.attend(x), self.stride, self.bias)

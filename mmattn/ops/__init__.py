@@ -4,11 +4,13 @@ backward and a dynamic-size ONNX export."""
 from .attention import dot_product_attention
 from .pooling import (adaptive_avg_pool, adaptive_pool_matrix,
                       global_avg_pool, global_max_pool)
+from .relative_position import relative_index, relative_position_logits
 from .resize import bilinear_resize_by_matmul, resize_bilinear
 from .salient import salient_select
 
 __all__ = [
     'adaptive_avg_pool', 'adaptive_pool_matrix', 'bilinear_resize_by_matmul',
     'dot_product_attention', 'global_avg_pool', 'global_max_pool',
-    'resize_bilinear', 'salient_select'
+    'relative_index', 'relative_position_logits', 'resize_bilinear',
+    'salient_select'
 ]

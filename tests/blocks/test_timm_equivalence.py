@@ -7,21 +7,13 @@ tests/timm_reference.py (timm imports torchvision, not installed here)."""
 import pytest
 import torch
 from conftest import randomise
-from timm_reference import timm_layers
+from timm_reference import timm_layers, timm_module
 
 from mmattn.blocks import (CBAM, CoordinateAttention,
                            EfficientChannelAttention,
                            EffectiveSqueezeExcitation, GatherExcite,
                            GlobalContext, LightCBAM, NonLocal,
                            SelectiveKernelConv, SqueezeExcitation)
-
-
-def timm_module(path, name):
-    """``timm.layers.<path>.<name>`` (not every layer is exported by
-    ``timm.layers``)."""
-    timm_layers()  # imports timm with the stand-in torchvision
-    module = __import__(f'timm.layers.{path}', fromlist=[name])
-    return getattr(module, name)
 
 
 def assert_same_output(ours, theirs, shape=(2, 32, 9, 7), convert=True,
