@@ -37,6 +37,7 @@ from .spe import SelfAdaptivePoolingAttention
 from .triplet import TripletAttention, ZPoolGate
 # convolution replacements (ResNet's dcn= slot)
 from .bottleneck_transformer import BottleneckSelfAttentionConv
+from .halo import HaloAttentionConv
 from .sasa import StandAloneSelfAttentionConv
 from .selective_kernel import SelectiveKernelConv
 from .split_attention import SplitAttentionConv
