@@ -38,6 +38,7 @@ from .triplet import TripletAttention, ZPoolGate
 # convolution replacements (ResNet's dcn= slot)
 from .bottleneck_transformer import BottleneckSelfAttentionConv
 from .halo import HaloAttentionConv
+from .lambda_layer import LambdaLayerConv
 from .sasa import StandAloneSelfAttentionConv
 from .selective_kernel import SelectiveKernelConv
 from .split_attention import SplitAttentionConv

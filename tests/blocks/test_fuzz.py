@@ -144,8 +144,14 @@ def _run_against_float64(cls, block, x, dtype, case):
         f'{cls.__name__} {case}: output {tuple(out.shape)} for input '
         f'{tuple(x.shape)}')
     assert out.dtype == dtype, (cls.__name__, case, out.dtype)
-    if torch.isfinite(x).all():
-        assert torch.isfinite(out).all() == torch.isfinite(reference).all(), (
+    # a finite input gives a finite output wherever the float64 result fits
+    # the dtype (a lambda layer's output is quadratic in x: at magnitude 30
+    # it can exceed float16's 65504)
+    representable = torch.isfinite(reference).all() and (
+        reference.numel() == 0
+        or reference.abs().max() <= torch.finfo(dtype).max)
+    if torch.isfinite(x).all() and representable:
+        assert torch.isfinite(out).all(), (
             f'{cls.__name__} {case}: non-finite output for a finite input')
     half = dtype in (torch.float16, torch.bfloat16)
     if half and x.numel() and x.abs().max() > 6:  # beyond N(0, 1) draws
