@@ -11,7 +11,7 @@ import torch.nn as nn
 from torch.nn.modules.utils import _pair
 
 from ..checks import check_input, check_positive_int
-from ..ops import relative_index, relative_position_logits
+from ..ops import dot_product_attention, relative_index
 from .layers import check_attention_conv_arguments, stride_and_bias
 
 
@@ -32,7 +32,8 @@ class BottleneckSelfAttentionConv(nn.Module):
     shared by the heads. The 1/sqrt(d) scales the position logits too, as in
     the authors' gist (it scales q); timm's ``BottleneckAttn`` leaves them
     unscaled by default and equals this layer with ``scale_pos_embed=True``.
-    Logits, softmax and the weighted sum run in float32 with autocast off.
+    Logits, softmax and the weighted sum run in float32 with autocast off,
+    through :func:`mmattn.ops.dot_product_attention` (see :meth:`attend`).
     With ``stride`` s > 1, an s x s average pool follows (the paper's
     down-sampling in the first c5 block), with ``ceil_mode``: ceil(H / s).
 
@@ -67,8 +68,9 @@ class BottleneckSelfAttentionConv(nn.Module):
 
     Shapes:
         input (N, C_in, H, W) -> output (N, C_out, ceil(H / s),
-        ceil(W / s)); 1 <= H <= F_h, 1 <= W <= F_w. Memory grows as
-        (H W)^2 per head.
+        ceil(W / s)); 1 <= H <= F_h, 1 <= W <= F_w. Time grows as (H W)^2
+        per head; memory as H W (H + W + d) on CPU, whose chunked attention
+        holds one block of logits at a time.
 
     Init: PyTorch's default for ``qkv`` (a backbone's ``init_cfg``
     overrides it); the offset tables are normal with std d^-1/2.
@@ -131,26 +133,42 @@ class BottleneckSelfAttentionConv(nn.Module):
             nn.init.zeros_(self.bias)
 
     def attend(self, x):
-        """The attention output before the stride, (N, C_out, H, W)."""
+        """The attention output before the stride, (N, C_out, H, W).
+
+        The position logits ride along with the content logits: for the
+        query p = (y, x) the vector [q_p, (q_p . r_h[j - y])_j,
+        (q_p . r_w[i - x])_i] (d + H + W wide) against the key vector
+        [k_p', onehot_H(y'), onehot_W(x')] gives q_p . k_p' + q_p . r_h[y' -
+        y] + q_p . r_w[x' - x] as one dot product, so the attention is
+        :func:`~mmattn.ops.dot_product_attention`'s, which never holds the
+        (HW, HW) logits whole on CPU (its chunked path), instead of
+        materialising them with the position logits beside them.
+        """
         n, _, h, w = x.shape
         heads, d = self.num_heads, self.head_channels
         f_h, f_w = self.feat_size
         qkv = self.qkv(x)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            # (N, heads, d, H, W) each; q scaled once, as in the gist
-            q, k, v = (t.float().unflatten(1, (heads, d))
-                       for t in qkv.chunk(3, dim=1))
+            # (N, heads, H, W, d) each; q scaled once, as in the gist
+            q, k, v = (t.float().unflatten(1, (heads, d)).permute(
+                0, 1, 3, 4, 2) for t in qkv.chunk(3, dim=1))
             q = q * d**-0.5
-            content = torch.einsum('nhdyx,nhdpq->nhyxpq', q, k)
-            position = relative_position_logits(
-                q.permute(0, 1, 3, 4, 2), self.pos_embed.height_rel.float(),
-                self.pos_embed.width_rel.float(),
-                relative_index(h, h, f_h - 1, x.device),
-                relative_index(w, w, f_w - 1, x.device))
-            logits = (content + position).view(n, heads, h, w, h * w)
-            weights = logits.softmax(dim=-1)
-            out = torch.einsum('nhyxk,nhdk->nhdyx', weights, v.flatten(3))
-        return out.flatten(1, 2).to(x.dtype)
+            row_logits = torch.einsum(
+                'nhyxd,yjd->nhyxj', q, self.pos_embed.height_rel.float()[
+                    relative_index(h, h, f_h - 1, x.device)])
+            col_logits = torch.einsum(
+                'nhyxd,xid->nhyxi', q, self.pos_embed.width_rel.float()[
+                    relative_index(w, w, f_w - 1, x.device)])
+            rows = torch.eye(h, device=x.device)[:, None, :].expand(h, w, h)
+            cols = torch.eye(w, device=x.device)[None, :, :].expand(h, w, w)
+            query = torch.cat([q, row_logits, col_logits], dim=-1)
+            key = torch.cat([k, rows.expand(n, heads, h, w, h),
+                             cols.expand(n, heads, h, w, w)], dim=-1)
+            out = dot_product_attention(query.flatten(2, 3),
+                                        key.flatten(2, 3), v.flatten(2, 3),
+                                        scale=1.0)
+        # (N, heads, HW, d) -> (N, heads * d, H, W)
+        return out.transpose(2, 3).reshape(n, heads * d, h, w).to(x.dtype)
 
     def forward(self, x):
         check_input(x, self.in_channels, module=self)

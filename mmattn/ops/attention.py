@@ -103,13 +103,14 @@ def _exporting():
 def _reference(query, key, value, scale):
     # bmm rather than matmul: matmul's backward through the transposed key
     # holds one more input-sized buffer (measured in docs/context.md).
+    # flatten/unflatten of the leading dims, not reshape(-1, *shape[-2:]):
+    # the TorchScript ONNX exporter would freeze L into the reshape
     lead = query.shape[:-2]
     if query.dim() != 3:
-        query, key, value = (t.reshape(-1, *t.shape[-2:])
-                             for t in (query, key, value))
+        query, key, value = (t.flatten(0, -3) for t in (query, key, value))
     logits = torch.bmm(query, key.transpose(1, 2)) * scale
     out = torch.bmm(logits.softmax(dim=-1), value)
-    return out.reshape(*lead, *out.shape[-2:])
+    return out.unflatten(0, lead) if len(lead) != 1 else out
 
 
 def _sdpa(query, key, value, scale):
