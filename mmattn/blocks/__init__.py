@@ -45,6 +45,8 @@ from .split_attention import SplitAttentionConv
 # global context
 from .asym_non_local import (AsymmetricFusionNonLocal, AsymmetricNonLocal,
                              AsymmetricPyramidNonLocal, pyramid_sample)
+from .bilinear_attention import (BilinearAttentionTransform,
+                                 GroupedBilinearTransform)
 from .channel import ChannelAttention
 from .criss_cross import CrissCrossAttention
 from .efficient_attention import EfficientAttention

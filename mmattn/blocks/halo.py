@@ -13,16 +13,8 @@ import torch.nn.functional as F
 from ..checks import (check_bool, check_input, check_non_negative_int,
                       check_positive_int)
 from ..ops import relative_index, relative_position_logits
-from .layers import check_attention_conv_arguments, stride_and_bias
-
-
-def _pad_bottom_right(x, pad_h, pad_w):
-    """Zero rows and columns after ``x``'s last. Concatenated zeros, not
-    ``F.pad``: the TorchScript ONNX exporter records their sizes from the
-    input's shape, where it would freeze ``F.pad``'s amounts."""
-    n, c, h, _ = x.shape
-    x = torch.cat([x, x.new_zeros(n, c, h, pad_w)], dim=3)
-    return torch.cat([x, x.new_zeros(n, c, pad_h, x.size(3))], dim=2)
+from .layers import (check_attention_conv_arguments, pad_bottom_right,
+                     stride_and_bias)
 
 
 class HaloAttentionConv(nn.Module):
@@ -172,11 +164,11 @@ class HaloAttentionConv(nn.Module):
         q, kv = self.q(x), self.kv(x)
         with torch.autocast(device_type=x.device.type, enabled=False):
             # (N, heads, blocks_h, blocks_w, b, b, d), scaled once
-            q = _pad_bottom_right(q.float(), pad_h, pad_w) * d**-0.5
+            q = pad_bottom_right(q.float(), pad_h, pad_w) * d**-0.5
             q = q.view(n, heads, d, blocks_h, b, blocks_w, b).permute(
                 0, 1, 3, 5, 4, 6, 2)
             # each block's window: (N, heads, 2, d, blocks_h, w, blocks_w, w)
-            kv = F.pad(_pad_bottom_right(kv.float(), pad_h, pad_w),
+            kv = F.pad(pad_bottom_right(kv.float(), pad_h, pad_w),
                        (halo, ) * 4)
             rows = self._window_rows(blocks_h, x.device)
             cols = self._window_rows(blocks_w, x.device)

@@ -6,6 +6,7 @@ Argument checks are in :mod:`mmattn.checks`; pooling and resizing kernels in
 """
 from collections import OrderedDict
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
@@ -14,8 +15,9 @@ from ..checks import (check_bool, check_odd_kernel, check_positive_int,
                       check_same_padding)
 
 __all__ = ['ChannelMLP', 'LinearMLP', 'check_attention_conv_arguments',
-           'reduced_channels', 'refuse_single_sample_batch_norm',
-           'rename_state_keys', 'stride_and_bias']
+           'pad_bottom_right', 'reduced_channels',
+           'refuse_single_sample_batch_norm', 'rename_state_keys',
+           'stride_and_bias']
 
 
 def reduced_channels(in_channels, reduction, min_channels=1):
@@ -165,3 +167,16 @@ def stride_and_bias(out, stride, bias):
     if bias is not None:
         out = out + bias.view(1, -1, 1, 1).to(out.dtype)
     return out
+
+
+def pad_bottom_right(x, pad_h, pad_w):
+    """``x`` (N, C, H, W) with ``pad_h`` zero rows and ``pad_w`` zero columns
+    after its last (halo attention's and BAT's whole blocks).
+
+    Concatenated zeros, not ``F.pad``: the TorchScript ONNX exporter records
+    their sizes from the input's shape, where it would freeze ``F.pad``'s
+    amounts at the export size.
+    """
+    n, c, h, _ = x.shape
+    x = torch.cat([x, x.new_zeros(n, c, h, pad_w)], dim=3)
+    return torch.cat([x, x.new_zeros(n, c, pad_h, x.size(3))], dim=2)

@@ -9,8 +9,8 @@ same values without either limitation.
 import torch
 import torch.nn.functional as F
 
-__all__ = ['adaptive_avg_pool', 'adaptive_pool_matrix', 'global_avg_pool',
-           'global_max_pool']
+__all__ = ['adaptive_avg_pool', 'adaptive_bins', 'adaptive_max_pool_strip',
+           'adaptive_pool_matrix', 'global_avg_pool', 'global_max_pool']
 
 
 def global_avg_pool(x):
@@ -45,16 +45,44 @@ def adaptive_pool_matrix(in_size, out_size, like):
     position, when L < S). Built from tensor arithmetic on ``in_size`` so
     that an ONNX export keeps H and W dynamic.
     """
-    bins = torch.arange(out_size, device=like.device)
-    start = bins * in_size // out_size
-    end = ((bins + 1) * in_size + out_size - 1) // out_size
-    positions = torch.arange(in_size, device=like.device)
-    inside = ((positions[None, :] >= start[:, None])
-              & (positions[None, :] < end[:, None]))
+    inside = adaptive_bins(in_size, out_size, like.device)
     # at least float32: bf16 cannot count past 256
     dtype = torch.promote_types(like.dtype, torch.float32)
-    weights = inside.to(dtype) / (end - start)[:, None].to(dtype)
+    weights = inside.to(dtype) / inside.sum(dim=1, keepdim=True).to(dtype)
     return weights.to(like.dtype)
+
+
+def adaptive_bins(in_size, out_size, device=None):
+    """(out_size, in_size) bool: whether position j falls in bin i of 1-D
+    adaptive pooling, positions floor(i * L / S) to
+    ceil((i + 1) * L / S) - 1 (the bins of ``F.adaptive_*_pool2d``). Built
+    from tensor arithmetic on ``in_size``, so an ONNX export keeps it
+    dynamic."""
+    bins = torch.arange(out_size, device=device)
+    start = bins * in_size // out_size
+    end = ((bins + 1) * in_size + out_size - 1) // out_size
+    positions = torch.arange(in_size, device=device)
+    return ((positions[None, :] >= start[:, None])
+            & (positions[None, :] < end[:, None]))
+
+
+def adaptive_max_pool_strip(x, out_size, dim):
+    """``F.adaptive_max_pool2d`` to an (out_size, 1) strip (``dim=2``: bins
+    of rows, max over all columns) or a (1, out_size) strip (``dim=3``).
+
+    (N, C, H, W) -> (N, C, out_size, 1) or (N, C, 1, out_size). A max over
+    the other axis, then a masked max over each bin: the ONNX export of
+    ``adaptive_max_pool2d`` needs a static input size, this keeps H and W
+    dynamic. On ties the gradient is split (``amax``'s), where the pool
+    sends it to one position.
+    """
+    if dim not in (2, 3):
+        raise ValueError(f'dim must be 2 (rows) or 3 (columns), got {dim!r}')
+    other = 5 - dim
+    line = x.amax(dim=other)  # (N, C, L)
+    inside = adaptive_bins(line.size(-1), out_size, x.device)
+    pooled = line.unsqueeze(-2).masked_fill(~inside, float('-inf'))
+    return pooled.amax(dim=-1).unsqueeze(other)
 
 
 def adaptive_avg_pool(x, output_size):
