@@ -17,6 +17,7 @@ matmuls (bmm/einsum/SDPA) as well as the convolutions. See docs/benchmark.md.
 import argparse
 import ast
 import os.path as osp
+import re
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -98,6 +99,11 @@ def parse_args(argv=None):
         '--config', action='append', default=[], metavar='PATH',
         help='a whole model from a config file (repeatable); its input is '
         'a batch of --size images (default 512x1024)')
+    src.add_argument(
+        '--only', default=None, metavar='REGEX',
+        help='keep the first implementation (the anchor) and those whose '
+        'name matches REGEX (re.search), e.g. --only "BAT|halo" to add rows '
+        'to a table without re-measuring the rest')
     src.add_argument('--list', action='store_true', help='list the cases')
     run = parser.add_argument_group('how to measure')
     run.add_argument(
@@ -168,6 +174,19 @@ def collect_entries(args):
             raise SystemExit(f'--names has {len(labels)} labels for '
                              f'{len(entries)} implementations')
         entries = [e._replace(name=n) for e, n in zip(entries, labels)]
+    if args.only is not None:
+        try:
+            pattern = re.compile(args.only)
+        except re.error as err:
+            raise SystemExit(f'--only {args.only!r} is not a regular '
+                             f'expression: {err}')
+        kept = entries[:1] + [e for e in entries[1:]
+                              if pattern.search(e.name)]
+        if len(kept) == 1 and len(entries) > 1:
+            raise SystemExit(
+                f'--only {args.only!r} matches none of '
+                f'{[e.name for e in entries[1:]]}')
+        entries = kept
     # duplicate names (e.g. two configs of the same type) get a suffix
     seen = {}
     unique = []

@@ -504,3 +504,20 @@ def test_chunked_attention_backward_flops_include_its_recompute():
 
     qk = 2 * 2 * 40 * 40 * 8
     assert fwd_bwd('chunked') == fwd_bwd('reference') + qk
+
+
+def test_only_keeps_the_anchor_and_the_matching_rows():
+    """``--only`` adds rows to a table without re-measuring the others;
+    the anchor (first row) always stays; a pattern matching nothing, or not
+    a regular expression, is refused naming it."""
+    cli = load_cli()
+    entries = cli.collect_entries(cli.parse_args(
+        ['--case', 'plugins_resnet50', '--only', r'^\+ (BAT|SE)$|halo']))
+    assert [e.name for e in entries] == ['ResNet-50', '+ SE', '+ BAT',
+                                         'halo']
+    with pytest.raises(SystemExit, match=r"--only 'nothing' matches none"):
+        cli.collect_entries(cli.parse_args(
+            ['--case', 'plugins_resnet50', '--only', 'nothing']))
+    with pytest.raises(SystemExit, match=r"--only '\(' is not a regular"):
+        cli.collect_entries(cli.parse_args(
+            ['--case', 'plugins_resnet50', '--only', '(']))
