@@ -122,7 +122,8 @@ def test_mmdet_cspdarknet_stage():
 def test_unknown_name_lists_close_matches():
     with pytest.raises(ValueError, match=r"after='layer2\.9'.*layer2\.1"):
         _build(insert=[dict(after='layer2.9', block=SE)])
-    with pytest.raises(TypeError, match='after=..., block=...'):
+    with pytest.raises(TypeError, match=r'dict\(block=\.\.\., and one of '
+                       r'after=.*after_regex=.*where='):
         _build(insert=[dict(point='layer2.1', block=SE)])
 
 
@@ -228,3 +229,118 @@ def test_remove_errors_name_the_pattern(remove, match):
 def test_backbone_with_blocks_needs_insert_or_remove():
     with pytest.raises(TypeError, match='needs insert=.* or remove='):
         _build(insert=None)
+
+
+# ------------------------------------------------ patterns and roles (#13)
+R50_MMDET = dict(type='ResNet', depth=50, norm_cfg=dict(type='BN'))
+
+
+def test_where_residual_is_mmdets_after_conv3_plugin_position():
+    """On a Bottleneck the residual branch ends with norm3; mmdet's
+    ``after_conv3`` plugins sit there too (after norm3, before the add): with
+    the same weights both models compute the same thing."""
+    torch.manual_seed(0)
+    ours = _build(R50_MMDET, [dict(where='residual', block=SE)],
+                  scope='mmdet')
+    assert len(ours.inserted) == 16
+    assert list(ours.inserted.points.values())[:2] == ['layer1.0.bn3',
+                                                       'layer1.1.bn3']
+    init_default_scope('mmdet')
+    theirs = MODELS.build(dict(R50_MMDET, plugins=[dict(
+        cfg=SE, stages=(True, True, True, True), position='after_conv3')]))
+    state = _plain_keys(ours)
+    for key, point in ours.inserted.points.items():
+        block = point.rsplit('.', 1)[0]
+        for name, value in ours.inserted[key].state_dict().items():
+            state[f'{block}.se.{name}'] = value
+    theirs.load_state_dict(state, strict=True)
+    ours.eval()
+    theirs.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(ours(x), theirs(x)):
+            torch.testing.assert_close(a, b)
+
+
+def test_where_residual_on_basic_blocks_and_a_glob():
+    """ResNet-18 (mmdet's plugins are 'Not implemented yet' there): the
+    branch of a BasicBlock ends with norm2; the glob 'layer*.*.bn2' names
+    the same points; one block computes relu(SE(bn2(...)) + x)."""
+    torch.manual_seed(0)
+    model = _build(insert=[dict(where='residual', block=SE)])
+    points = list(model.inserted.points.values())
+    assert points == [f'layer{i}.{j}.bn2' for i in range(1, 5)
+                      for j in range(2)]
+    by_glob = _build(insert=[dict(after='layer*.*.bn2', block=SE)])
+    assert list(by_glob.inserted.points.values()) == points
+    model.eval()
+    block, se = model.layer2[1], model.inserted['layer2_1_bn2__0']
+    x = torch.randn(2, 128, 8, 8)
+    with torch.no_grad():
+        # bn2.forward, not bn2(): calling it would run the hook, SE included
+        branch = block.bn2.forward(
+            block.conv2(block.relu(block.bn1(block.conv1(x)))))
+        torch.testing.assert_close(block(x), torch.relu(se(branch) + x))
+        assert not torch.allclose(block(x), torch.relu(branch + x))
+
+
+def test_where_stage_with_stages_and_several_blocks_in_order():
+    torch.manual_seed(0)
+    model = _build(insert=[dict(where='stage', stages=(False, True, True,
+                                                       False),
+                                block=[SE, ECA])])
+    assert model.inserted.points == {
+        'layer2__0': 'layer2', 'layer2__1': 'layer2',
+        'layer3__0': 'layer3', 'layer3__1': 'layer3'}
+    assert isinstance(model.inserted['layer2__0'], SqueezeExcitation)
+    assert isinstance(model.inserted['layer2__1'], EfficientChannelAttention)
+    init_default_scope('mmseg')
+    plain = MODELS.build(R18)
+    plain.load_state_dict(_plain_keys(model), strict=True)
+    model.eval()
+    plain.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        stem = plain.maxpool(plain.stem(x))
+        y2 = plain.layer2(plain.layer1(stem))
+        y2 = model.inserted['layer2__1'](model.inserted['layer2__0'](y2))
+        torch.testing.assert_close(model(x)[1], y2)
+
+
+def test_where_stage_on_cspdarknet_and_a_regex():
+    backbone = dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.25,
+                    out_indices=(2, 3, 4))
+    model = _build(backbone, [dict(where='stage', block=SE)], scope='mmdet')
+    assert list(model.inserted.points.values()) == [
+        'stage1', 'stage2', 'stage3', 'stage4']
+    model = _build(insert=[dict(after_regex=r'layer[34]\.\d', block=ECA)])
+    assert list(model.inserted.points.values()) == [
+        'layer3.0', 'layer3.1', 'layer4.0', 'layer4.1']
+
+
+@pytest.mark.parametrize('entry, error, match', [
+    (dict(after='layer9.*', block=SE), ValueError,
+     r"after='layer9\.\*' matches no submodule of ResNetV1c; close names"),
+    (dict(after_regex='layer(', block=SE), ValueError,
+     r"after_regex='layer\(' is not a valid regular expression"),
+    (dict(where='everywhere', block=SE), ValueError,
+     r"where must be one of \('residual', 'stage'\), got 'everywhere'"),
+    (dict(where='stage', stages=(True, ), block=SE), ValueError,
+     r'stages must be a tuple of 4 bools'),
+    (dict(after='layer1', where='stage', block=SE), TypeError,
+     r'one of after=.*got'),
+    (dict(after='layer1', stages=(True, ) * 4, block=SE), TypeError,
+     r'one of after='),
+    (dict(after='layer1', block=[SE, 'ECA']), TypeError,
+     r'block must be a config dict with a type, or a list of them'),
+])
+def test_pattern_and_role_errors_name_what_is_wrong(entry, error, match):
+    with pytest.raises(error, match=match):
+        _build(insert=[entry])
+
+
+def test_where_residual_needs_residual_blocks():
+    backbone = dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.25)
+    with pytest.raises(ValueError, match=r"where='residual' found no "
+                       r'residual blocks.*CSPDarknet'):
+        _build(backbone, [dict(where='residual', block=SE)], scope='mmdet')

@@ -183,7 +183,128 @@ def _probe_channels(backbone, points, probe_shape):
     return channels
 
 
-def _normalise(insert):
+#: the keys an insert entry may have; exactly one of the first three
+_ADDRESS_KEYS = ('after', 'after_regex', 'where')
+_ROLES = ('residual', 'stage')
+
+
+def _glob_regex(pattern):
+    """A regular expression for a submodule-name glob: ``*`` is any run of
+    characters within one dotted part, ``**`` any run across parts, ``?``
+    one character but a dot, ``[...]`` a character class."""
+    out, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith('**', i):
+            out.append('.*')
+            i += 2
+            continue
+        if char == '*':
+            out.append(r'[^.]*')
+        elif char == '?':
+            out.append(r'[^.]')
+        elif char == '[':
+            end = pattern.find(']', i + 1)
+            if end < 0:
+                raise ValueError(f'after={pattern!r}: unclosed [ in the '
+                                 f'pattern')
+            out.append(pattern[i:end + 1])
+            i = end + 1
+            continue
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile(''.join(out))
+
+
+def _no_match(backbone, address, pattern):
+    names = [n for n, _ in backbone.named_modules() if n]
+    close = difflib.get_close_matches(
+        re.sub(r'[*?\[\]\\^$+(){}|]', '', pattern), names, n=5, cutoff=0.4)
+    return ValueError(
+        f'{address}={pattern!r} matches no submodule of '
+        f'{type(backbone).__name__}; close names: {close}')
+
+
+def _matching(backbone, address, pattern):
+    """Names of ``backbone``'s submodules that ``pattern`` (a glob for
+    ``after``, a regular expression for ``after_regex``) matches in full,
+    in module order."""
+    if address == 'after_regex':
+        try:
+            regex = re.compile(pattern)
+        except re.error as err:
+            raise ValueError(f'after_regex={pattern!r} is not a valid '
+                             f'regular expression: {err}') from None
+    else:
+        regex = _glob_regex(pattern)
+    names = [n for n, _ in backbone.named_modules()
+             if n and regex.fullmatch(n)]
+    if not names:
+        raise _no_match(backbone, address, pattern)
+    return names
+
+
+def _stage_names(backbone):
+    """The names of the backbone's stages, in order: ``res_layers`` of the
+    ResNet family (mmseg, mmdet, mmpretrain), else the ``stage*`` entries
+    of ``layers`` (mmdet's CSPDarknet and CSPNeXt)."""
+    names = getattr(backbone, 'res_layers', None)
+    if names is None:
+        names = [n for n in getattr(backbone, 'layers', None) or []
+                 if isinstance(n, str) and n.startswith('stage')] or None
+    if not names:
+        raise ValueError(
+            f"where='stage' needs a backbone that lists its stages "
+            f"(res_layers: the ResNet family; layers: CSPDarknet/CSPNeXt); "
+            f"{type(backbone).__name__} has neither: give after=[names]")
+    return list(names)
+
+
+def _residual_points(backbone):
+    """(stage index, name) of the last norm on each residual branch: norm3
+    of a Bottleneck, norm2 of a BasicBlock (their outputs are the branch
+    right before the shortcut is added)."""
+    stages = _stage_names(backbone)
+    points = []
+    for name, module in backbone.named_modules():
+        norm = getattr(module, 'norm3_name', None) or (
+            getattr(module, 'norm2_name', None)
+            if hasattr(module, 'norm1_name') else None)
+        if not norm or not hasattr(module, 'downsample'):
+            continue
+        stage = next((i for i, s in enumerate(stages)
+                      if name.startswith(s + '.')), None)
+        if stage is not None:
+            points.append((stage, f'{name}.{norm}'))
+    if not points:
+        raise ValueError(
+            f"where='residual' found no residual blocks (Bottleneck or "
+            f"BasicBlock with norm names) in {type(backbone).__name__}: "
+            f"give after=[names]")
+    return points
+
+
+def _role_points(backbone, role, stages):
+    if role not in _ROLES:
+        raise ValueError(f'where must be one of {_ROLES}, got {role!r}')
+    if role == 'stage':
+        points = list(enumerate(_stage_names(backbone)))
+    else:
+        points = _residual_points(backbone)
+    num_stages = len(_stage_names(backbone))
+    if stages is None:
+        stages = (True, ) * num_stages
+    if (not isinstance(stages, (list, tuple)) or len(stages) != num_stages
+            or not all(isinstance(b, bool) for b in stages)):
+        raise ValueError(
+            f'stages must be a tuple of {num_stages} bools (one per stage '
+            f'of {type(backbone).__name__}), got {stages!r}')
+    return [name for stage, name in points if stages[stage]]
+
+
+def _normalise(insert, backbone):
+    """``(point, block_cfg)`` pairs in application order."""
     if isinstance(insert, dict):
         insert = [insert]
     if not isinstance(insert, (list, tuple)) or not insert:
@@ -192,19 +313,44 @@ def _normalise(insert):
             f'got {insert!r}')
     entries = []
     for item in insert:
-        if not isinstance(item, dict) or set(item) != {'after', 'block'}:
+        addresses = [k for k in _ADDRESS_KEYS
+                     if isinstance(item, dict) and k in item]
+        allowed = {'block', *addresses}
+        if addresses == ['where']:
+            allowed.add('stages')
+        if (not isinstance(item, dict) or len(addresses) != 1
+                or 'block' not in item or not set(item) <= allowed):
             raise TypeError(
-                f'each insert entry must be dict(after=..., block=...), got '
+                'each insert entry must be dict(block=..., and one of '
+                'after=names or globs, after_regex=regex, '
+                "where='residual'|'stage' [with stages=(...)]), got "
                 f'{item!r}')
-        block = item['block']
-        if not isinstance(block, dict) or 'type' not in block:
+        blocks = item['block']
+        blocks = [blocks] if isinstance(blocks, dict) else blocks
+        if not isinstance(blocks, (list, tuple)) or not blocks or not all(
+                isinstance(b, dict) and 'type' in b for b in blocks):
             raise TypeError(
-                f'block must be a config dict with a type, got {block!r}')
-        after = item['after']
-        afters = [after] if isinstance(after, str) else list(after)
-        if not afters:
-            raise ValueError(f'after is empty in {item!r}')
-        entries += [(a, block) for a in afters]
+                f'block must be a config dict with a type, or a list of '
+                f'them (applied in order), got {item["block"]!r}')
+        address = addresses[0]
+        if address == 'where':
+            points = _role_points(backbone, item['where'], item.get('stages'))
+        else:
+            patterns = item[address]
+            patterns = [patterns] if isinstance(patterns, str) else list(
+                patterns)
+            if not patterns:
+                raise ValueError(f'{address} is empty in {item!r}')
+            points = []
+            for pattern in patterns:
+                if not isinstance(pattern, str) or not pattern:
+                    raise TypeError(f'{address} entries must be non-empty '
+                                    f'strings, got {pattern!r}')
+                if address == 'after' and not re.search(r'[*?\[]', pattern):
+                    points.append(pattern)  # a plain name: checked later
+                else:
+                    points += _matching(backbone, address, pattern)
+        entries += [(point, block) for point in points for block in blocks]
     return entries
 
 
@@ -213,10 +359,17 @@ def insert_blocks(backbone, insert, probe_shape=None):
 
     Args:
         backbone (nn.Module): any module taking one image tensor.
-        insert (list[dict]): entries ``dict(after=name_or_names,
-            block=block_cfg)``. Each named point gets its own block built
-            from ``block`` with the point's ``in_channels``; entries that
-            share a point apply in list order.
+        insert (list[dict]): entries ``dict(<address>, block=block_cfg
+            or [block_cfgs])``, the address one of: ``after=`` a submodule
+            name, a glob (``'layer*.*.bn3'``: ``*`` within a dotted part,
+            ``**`` across parts) or a list of them; ``after_regex=`` a
+            regular expression matched in full against the names;
+            ``where='residual'`` (the residual branch of every Bottleneck
+            and BasicBlock, before the shortcut is added: after its last
+            norm) or ``where='stage'`` (after every stage), each with an
+            optional ``stages=(bool, ...)``. Each point gets its own blocks,
+            built with the point's ``in_channels``; several blocks at one
+            point (a list, or several entries) apply in the order given.
         probe_shape (tuple, optional): input of the channel probe.
             Default ``(1, 3, 64, 64)``.
 
@@ -228,7 +381,7 @@ def insert_blocks(backbone, insert, probe_shape=None):
         raise ValueError(
             f'{type(backbone).__name__} already has an attribute '
             f'`inserted`; blocks can be inserted once')
-    entries = _normalise(insert)
+    entries = _normalise(insert, backbone)
     points = list(dict.fromkeys(a for a, _ in entries))
     for point in points:
         _submodule(backbone, point)  # fail on a bad name before the probe
