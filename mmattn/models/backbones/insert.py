@@ -264,8 +264,12 @@ def _stage_names(backbone):
 def _residual_points(backbone):
     """(stage index, name) of the last norm on each residual branch: norm3
     of a Bottleneck, norm2 of a BasicBlock (their outputs are the branch
-    right before the shortcut is added)."""
-    stages = _stage_names(backbone)
+    right before the shortcut is added). The stage index is None in a
+    backbone that lists no stages (HRNet's branches)."""
+    try:
+        stages = _stage_names(backbone)
+    except ValueError:
+        stages = None
     points = []
     for name, module in backbone.named_modules():
         norm = getattr(module, 'norm3_name', None) or (
@@ -273,9 +277,10 @@ def _residual_points(backbone):
             if hasattr(module, 'norm1_name') else None)
         if not norm or not hasattr(module, 'downsample'):
             continue
-        stage = next((i for i, s in enumerate(stages)
-                      if name.startswith(s + '.')), None)
-        if stage is not None:
+        stage = None if stages is None else next(
+            (i for i, s in enumerate(stages) if name.startswith(s + '.')),
+            None)
+        if stages is None or stage is not None:
             points.append((stage, f'{name}.{norm}'))
     if not points:
         raise ValueError(
@@ -292,9 +297,9 @@ def _role_points(backbone, role, stages):
         points = list(enumerate(_stage_names(backbone)))
     else:
         points = _residual_points(backbone)
-    num_stages = len(_stage_names(backbone))
     if stages is None:
-        stages = (True, ) * num_stages
+        return [name for _, name in points]
+    num_stages = len(_stage_names(backbone))  # names the backbone if none
     if (not isinstance(stages, (list, tuple)) or len(stages) != num_stages
             or not all(isinstance(b, bool) for b in stages)):
         raise ValueError(
