@@ -184,3 +184,39 @@ def test_shipped_neck_configs_start_as_the_plain_detector(name, levels,
         feats = model.extract_feat(x)
     for i in range(5):
         assert torch.allclose(feats[i], fpn_only[i]) == (i not in levels)
+
+
+# mmdet's path-aggregation necks: (config, backbone-like inputs, out width)
+PAFPN_NECKS = {
+    'PAFPN': (dict(type='PAFPN', in_channels=[8, 16, 32], out_channels=16,
+                   num_outs=3), 16),
+    'YOLOXPAFPN': (dict(type='YOLOXPAFPN', in_channels=[8, 16, 32],
+                        out_channels=16, num_csp_blocks=1), 16),
+    'CSPNeXtPAFPN': (dict(type='CSPNeXtPAFPN', in_channels=[8, 16, 32],
+                          out_channels=16, num_csp_blocks=1), 16),
+}
+
+
+@pytest.mark.parametrize('name', list(PAFPN_NECKS))
+def test_chains_after_path_aggregation_necks(name):
+    """RetinaNet/YOLOX/RTMDet-style necks: a Sequential of the stock neck
+    and AttentionNeck (a GC block on every output level) trains, and the
+    stock neck's keys stay as they are (under ``neck.0``)."""
+    cfg, width = PAFPN_NECKS[name]
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    stock = MODELS.build(cfg)
+    neck = torch.nn.Sequential(stock, MODELS.build(dict(
+        type='mmattn.AttentionNeck',
+        block=dict(type='mmattn.GlobalContext', ratio=1 / 4),
+        in_channels=width, levels=(0, 1, 2))))
+    feats = (torch.randn(2, 8, 16, 16), torch.randn(2, 16, 8, 8),
+             torch.randn(2, 32, 4, 4))
+    outs = neck(feats)
+    with torch.no_grad():
+        assert [o.shape for o in outs] == [o.shape for o in stock(feats)]
+    sum(o.square().mean() for o in outs).backward()
+    for block in neck[1].blocks.values():
+        assert all(p.grad is not None for p in block.parameters())
+    assert {k[2:] for k in neck.state_dict() if k.startswith('0.')} == set(
+        stock.state_dict())
