@@ -73,3 +73,14 @@ def channel_mlp(mlp, v):
     v = F.linear(F.relu(F.linear(v, *linear_of(mlp.fc1))),
                  *linear_of(mlp.fc2))
     return v.permute(0, 3, 1, 2)
+
+
+def pool_and_bias(layer, out):
+    """The end of an attention conv (SASA, BoT, halo, lambda): s x s
+    average pooling with windows clipped at the border (ceil mode), then
+    the output bias."""
+    if layer.stride > 1:
+        out = F.avg_pool2d(out, layer.stride, ceil_mode=True)
+    if layer.bias is not None:
+        out = out + layer.bias.view(1, -1, 1, 1)
+    return out

@@ -12,7 +12,8 @@ from torch.nn.modules.utils import _pair
 
 from ..checks import check_input, check_positive_int
 from ..ops import dot_product_attention, relative_index
-from .layers import check_attention_conv_arguments, stride_and_bias
+from .layers import (RelativePositionTables, check_attention_conv_arguments,
+                     stride_and_bias)
 
 
 class BottleneckSelfAttentionConv(nn.Module):
@@ -115,20 +116,15 @@ class BottleneckSelfAttentionConv(nn.Module):
         self.feat_size = tuple(feat_size)
 
         self.qkv = nn.Conv2d(in_channels, 3 * out_channels, 1, bias=False)
-        self.pos_embed = nn.Module()
-        self.pos_embed.height_rel = nn.Parameter(
-            torch.empty(2 * feat_size[0] - 1, self.head_channels))
-        self.pos_embed.width_rel = nn.Parameter(
-            torch.empty(2 * feat_size[1] - 1, self.head_channels))
+        self.pos_embed = RelativePositionTables(
+            2 * feat_size[0] - 1, 2 * feat_size[1] - 1, self.head_channels)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.init_weights()
 
     def init_weights(self):
         """Offset tables ~ N(0, 1/d), zero bias; ``qkv`` keeps PyTorch's
         init or the backbone's (mmengine calls this after ``init_cfg``)."""
-        std = self.head_channels**-0.5
-        nn.init.normal_(self.pos_embed.height_rel, std=std)
-        nn.init.normal_(self.pos_embed.width_rel, std=std)
+        self.pos_embed.reset_parameters()
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 

@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from ..checks import (check_bool, check_input, check_non_negative_int,
                       check_positive_int)
 from ..ops import relative_index, relative_position_logits
-from .layers import (check_attention_conv_arguments, pad_bottom_right,
-                     stride_and_bias)
+from .layers import (RelativePositionTables, check_attention_conv_arguments,
+                     pad_bottom_right, stride_and_bias)
 
 
 class HaloAttentionConv(nn.Module):
@@ -123,19 +123,16 @@ class HaloAttentionConv(nn.Module):
 
         self.q = nn.Conv2d(in_channels, out_channels, 1, bias=False)
         self.kv = nn.Conv2d(in_channels, 2 * out_channels, 1, bias=False)
-        self.pos_embed = nn.Module()
-        for name in ('height_rel', 'width_rel'):
-            self.pos_embed.register_parameter(name, nn.Parameter(
-                torch.empty(2 * self.window_size - 1, self.head_channels)))
+        self.pos_embed = RelativePositionTables(
+            2 * self.window_size - 1, 2 * self.window_size - 1,
+            self.head_channels)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.init_weights()
 
     def init_weights(self):
         """Tables ~ N(0, 1/d), zero bias; ``q`` and ``kv`` keep PyTorch's
         init or the backbone's (mmengine calls this after ``init_cfg``)."""
-        std = self.head_channels**-0.5
-        nn.init.normal_(self.pos_embed.height_rel, std=std)
-        nn.init.normal_(self.pos_embed.width_rel, std=std)
+        self.pos_embed.reset_parameters()
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 

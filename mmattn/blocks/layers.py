@@ -14,8 +14,9 @@ from mmcv.cnn import build_activation_layer
 from ..checks import (check_bool, check_odd_kernel, check_positive_int,
                       check_same_padding)
 
-__all__ = ['ChannelMLP', 'LinearMLP', 'check_attention_conv_arguments',
-           'pad_bottom_right', 'reduced_channels',
+__all__ = ['ChannelMLP', 'LinearMLP', 'RelativePositionTables',
+           'check_attention_conv_arguments', 'pad_bottom_right',
+           'reduced_channels',
            'refuse_single_sample_batch_norm', 'rename_state_keys',
            'stride_and_bias']
 
@@ -180,3 +181,29 @@ def pad_bottom_right(x, pad_h, pad_w):
     n, c, h, _ = x.shape
     x = torch.cat([x, x.new_zeros(n, c, h, pad_w)], dim=3)
     return torch.cat([x, x.new_zeros(n, c, pad_h, x.size(3))], dim=2)
+
+
+class RelativePositionTables(nn.Module):
+    """The learned row and column offset tables of BoTNet's and HaloNet's
+    relative position logits (see :mod:`mmattn.ops.relative_position`).
+
+    Parameters ``height_rel`` (rows, d) and ``width_rel`` (columns, d): one
+    vector per row or column offset, shared by the heads; initialised
+    N(0, 1/d), the scale of a unit-variance query's dot product.
+
+    Args:
+        rows (int): row offsets the table covers (2 H - 1 for H rows).
+        columns (int): column offsets (2 W - 1).
+        channels (int): d, the head width.
+    """
+
+    def __init__(self, rows, columns, channels):
+        super().__init__()
+        self.height_rel = nn.Parameter(torch.empty(rows, channels))
+        self.width_rel = nn.Parameter(torch.empty(columns, channels))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        std = self.height_rel.size(1)**-0.5
+        nn.init.normal_(self.height_rel, std=std)
+        nn.init.normal_(self.width_rel, std=std)

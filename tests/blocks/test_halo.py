@@ -2,8 +2,8 @@
 attention, and against timm's HaloAttn with its state dict as it is."""
 import pytest
 import torch
-import torch.nn.functional as F
 from conftest import assert_gradients_match, randomise
+from reference_formulas import pool_and_bias
 from timm_reference import timm_module
 
 from mmattn.blocks import HaloAttentionConv
@@ -50,11 +50,7 @@ def reference_halo(layer, x):
             out[..., y, x0] = torch.einsum('nhk,nhkd->nhd', weights,
                                            torch.stack(values, 2))
     out = out.reshape(n, heads * d, h, w)
-    if layer.stride > 1:
-        out = F.avg_pool2d(out, layer.stride, ceil_mode=True)
-    if layer.bias is not None:
-        out = out + layer.bias.view(1, -1, 1, 1)
-    return out
+    return pool_and_bias(layer, out)
 
 
 LAYERS = {

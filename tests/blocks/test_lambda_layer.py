@@ -2,9 +2,8 @@
 equations, and against timm's LambdaLayer with its state dict as it is."""
 import pytest
 import torch
-import torch.nn.functional as F
 from conftest import assert_gradients_match, randomise
-from reference_formulas import batch_norm
+from reference_formulas import batch_norm, pool_and_bias
 from timm_reference import timm_module
 
 from mmattn.blocks import LambdaLayerConv
@@ -43,11 +42,7 @@ def reference_lambda(layer, x):
             out[..., y, x0] = torch.einsum('nhk,nkv->nhv', q[..., y, x0],
                                            content + position)
     out = out.reshape(n, heads * v, h, w)
-    if layer.stride > 1:
-        out = F.avg_pool2d(out, layer.stride, ceil_mode=True)
-    if layer.bias is not None:
-        out = out + layer.bias.view(1, -1, 1, 1)
-    return out
+    return pool_and_bias(layer, out)
 
 
 LAYERS = {
