@@ -42,7 +42,7 @@ def _conv2_types(model):
 def test_sk_in_resnet50_forward_backward(scope):
     torch.manual_seed(0)
     model = build_resnet50(scope, dcn=dict(type=SK),
-                      stage_with_dcn=(False, True, False, True))
+                           stage_with_dcn=(False, True, False, True))
     plain = build_resnet50(scope)
     types = _conv2_types(model)
     assert types['layer1'] is torch.nn.Conv2d
@@ -80,9 +80,10 @@ def test_sk_follows_the_backbone_dilation_in_mmseg_d8():
     """FCN R50-D8: strides (1, 2, 1, 1), dilations (1, 1, 2, 4) contracted
     (the first block of a dilated stage uses d / 2); the paths of each SK
     conv take the block's dilation d and 2d."""
-    model = build_resnet50('mmseg', strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-                      contract_dilation=True, dcn=dict(type=SK),
-                      stage_with_dcn=(False, False, True, True))
+    model = build_resnet50('mmseg', strides=(1, 2, 1, 1),
+                           dilations=(1, 1, 2, 4), contract_dilation=True,
+                           dcn=dict(type=SK),
+                           stage_with_dcn=(False, False, True, True))
 
     def dilations(block):
         return [p.conv.dilation[0] for p in block.conv2.paths]
@@ -115,14 +116,16 @@ def test_fallback_on_stride_is_not_a_stride_rule():
     that every block of every dcn stage shares: with True only the first
     block built gets a plain conv (whatever its stride), the rest get the
     dcn type. SK handles stride itself: leave the key out (or False)."""
-    model = build_resnet50('mmdet', dcn=dict(type=SK, fallback_on_stride=True),
-                      stage_with_dcn=(False, True, True, False))
+    model = build_resnet50('mmdet',
+                           dcn=dict(type=SK, fallback_on_stride=True),
+                           stage_with_dcn=(False, True, True, False))
     assert type(model.layer2[0].conv2) is torch.nn.Conv2d
     assert type(model.layer2[1].conv2) is SelectiveKernelConv
     assert type(model.layer3[0].conv2) is SelectiveKernelConv  # stride 2
     assert model.layer3[0].conv2.stride == 2
-    model = build_resnet50('mmdet', dcn=dict(type=SK, fallback_on_stride=False),
-                      stage_with_dcn=(False, True, True, False))
+    model = build_resnet50('mmdet',
+                           dcn=dict(type=SK, fallback_on_stride=False),
+                           stage_with_dcn=(False, True, True, False))
     assert all(type(block.conv2) is SelectiveKernelConv
                for block in list(model.layer2) + list(model.layer3))
 
