@@ -88,8 +88,15 @@ def _count_calls(model, cls):
     return calls
 
 
-@pytest.mark.parametrize('position', list(POSITION_CHANNELS))
-@pytest.mark.parametrize('name', list(BLOCKS))
+# after_conv1 and after_conv2 of layer1 give a block the same input (64
+# channels, 16x16): every block at after_conv2 and after_conv3, one at all
+# three (the position wiring is mmcv's).
+MMSEG_CASES = [(name, position) for name in BLOCKS
+               for position in ('after_conv2', 'after_conv3')] + [
+                   ('SqueezeExcitation', 'after_conv1')]
+
+
+@pytest.mark.parametrize('name, position', MMSEG_CASES)
 def test_plugin_in_mmseg_resnet(name, position, plain_shapes):
     abbr, cls, kwargs = BLOCKS[name]
     plugins = [dict(cfg=dict(type=f'mmattn.{name}', **kwargs),

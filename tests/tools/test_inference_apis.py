@@ -22,11 +22,11 @@ from mmengine.runner.checkpoint import save_checkpoint
 
 from mmattn.deployment import load_model
 
-#: heads, plugins, BackboneWithBlocks (segmentation); necks and plugins
-#: (detection)
+#: a head and BackboneWithBlocks (segmentation: its blocks resolve through
+#: the same 'mmattn.' registry path as plugins do); a neck and plugins
+#: (detection: mmcv's plugin builder under mmdet's scope)
 SEG_CONFIGS = [
     'spanet/spanet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
-    'plugins/fcn_r50-d8-cbam_4xb2-80k_cityscapes-512x1024.py',
     'plugins/fcn_r18-d8-insert-se_4xb2-80k_cityscapes-512x1024.py',
 ]
 DET_CONFIGS = [
