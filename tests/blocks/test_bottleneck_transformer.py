@@ -82,10 +82,9 @@ def test_loads_timm_weights(stride):
 
 
 def test_a_smaller_map_reads_the_same_offsets():
-    """The top-left 3 x 4 corner attends only within itself when the other
-    keys are masked away: a layer with feat_size (6, 8) on a 3 x 4 map gives
-    what a layer built for exactly 3 x 4, with the middle rows of the same
-    tables, gives."""
+    """A layer with feat_size (6, 8) on a 3 x 4 map gives what a layer
+    built for exactly 3 x 4 gives with the middle rows of the same tables
+    (offsets -2..2 and -3..3): a smaller map reads its own offsets."""
     torch.manual_seed(0)
     big = randomise(BoT(16, feat_size=(6, 8)))
     small = BoT(16, feat_size=(3, 4))
