@@ -20,7 +20,8 @@ from mmattn.deployment import (RELATIVE_TOLERANCE, compare, export_config,
                                session_for)
 
 #: one per head type (SPANet's: by the export tool test below, which
-#: verifies it at two other sizes too); plugins: channel + spatial gates
+#: verifies it at two other sizes too; NLHead's attention is the same
+#: dot_product_attention graph as DANet's PAM); plugins: channel + spatial gates
 #: (CBAM; a channel gate alone, as ECA/SE/SPENet, is the same graph without
 #: the spatial part), BackboneWithBlocks (SE in ResNet-18). Every registered
 #: block also exports alone (tests/blocks/test_registered_blocks.py).
@@ -30,7 +31,6 @@ SEG_CONFIGS = [
     'ccnet/ccnet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
     'danet/danet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
     'gcnet/gcnet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
-    'nonlocal/nonlocal_r50-d8_4xb2-80k_cityscapes-512x1024.py',
     'ocrnet/ocrnet_r50-d8_4xb2-80k_cityscapes-512x1024.py',  # cascade
     'plugins/fcn_r50-d8-cbam_4xb2-80k_cityscapes-512x1024.py',
     'plugins/fcn_r18-d8-insert-se_4xb2-80k_cityscapes-512x1024.py',
