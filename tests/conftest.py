@@ -70,6 +70,21 @@ def assert_matches_reference(make, reference, shape, rtol, atol,
                                atol=atol)
 
 
+def assert_conv_matches_reference(layer, reference, size, channels=16,
+                                  rtol=1e-4, atol=1e-5):
+    """A conv replacement on a random (2, ``channels``, *size) input has the
+    size of a strided "same" conv, ceil(H / s) x ceil(W / s), and equals
+    ``reference(layer, x)``."""
+    import torch
+    x = torch.randn(2, channels, *size)
+    out = layer(x)
+    s = layer.stride
+    assert out.shape == (2, layer.out_channels, -(-size[0] // s),
+                         -(-size[1] // s))
+    torch.testing.assert_close(out, reference(layer, x), rtol=rtol,
+                               atol=atol)
+
+
 def _tolerance(tol, reference):
     """``tol`` with ``atol_scale`` turned into an atol relative to the
     largest magnitude in ``reference`` (a gradient that is a cancellation of

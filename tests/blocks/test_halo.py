@@ -2,7 +2,8 @@
 attention, and against timm's HaloAttn with its state dict as it is."""
 import pytest
 import torch
-from conftest import assert_gradients_match, randomise
+from conftest import (assert_conv_matches_reference, assert_gradients_match,
+                      randomise)
 from reference_formulas import pool_and_bias
 from timm_reference import timm_module
 
@@ -70,13 +71,7 @@ LAYERS = {
 def test_matches_loop_of_the_paper(name, size):
     torch.manual_seed(0)
     layer = randomise(LAYERS[name](16))
-    x = torch.randn(2, 16, *size)
-    out = layer(x)
-    s = layer.stride
-    assert out.shape == (2, layer.out_channels, -(-size[0] // s),
-                         -(-size[1] // s))
-    torch.testing.assert_close(out, reference_halo(layer, x), rtol=1e-4,
-                               atol=1e-5)
+    assert_conv_matches_reference(layer, reference_halo, size)
 
 
 @pytest.mark.parametrize('name', ['b4_h1', 'b3_h2_stride2_bias'])
