@@ -11,7 +11,8 @@ import torch.nn as nn
 from torch.nn.modules.utils import _pair
 
 from ..checks import check_input, check_positive_int
-from ..ops import dot_product_attention, relative_index
+from ..ops import (dot_product_attention, relative_index,
+                   relative_position_terms)
 from .layers import (RelativePositionTables, check_attention_conv_arguments,
                      stride_and_bias)
 
@@ -149,12 +150,11 @@ class BottleneckSelfAttentionConv(nn.Module):
             q, k, v = (t.float().unflatten(1, (heads, d)).permute(
                 0, 1, 3, 4, 2) for t in qkv.chunk(3, dim=1))
             q = q * d**-0.5
-            row_logits = torch.einsum(
-                'nhyxd,yjd->nhyxj', q, self.pos_embed.height_rel.float()[
-                    relative_index(h, h, f_h - 1, x.device)])
-            col_logits = torch.einsum(
-                'nhyxd,xid->nhyxi', q, self.pos_embed.width_rel.float()[
-                    relative_index(w, w, f_w - 1, x.device)])
+            row_logits, col_logits = relative_position_terms(
+                q, self.pos_embed.height_rel.float(),
+                self.pos_embed.width_rel.float(),
+                relative_index(h, h, f_h - 1, x.device),
+                relative_index(w, w, f_w - 1, x.device))
             rows = torch.eye(h, device=x.device)[:, None, :].expand(h, w, h)
             cols = torch.eye(w, device=x.device)[None, :, :].expand(h, w, w)
             query = torch.cat([q, row_logits, col_logits], dim=-1)

@@ -136,12 +136,6 @@ class HaloAttentionConv(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
-    def _inside(self, num_blocks, size, device):
-        """(blocks, w): whether each window key of each block along one
-        axis lies inside the image of that ``size``."""
-        rows = self._window_rows(num_blocks, device) - self.halo_size
-        return (rows >= 0) & (rows < size)
-
     def _window_rows(self, num_blocks, device):
         """(blocks, w): the rows of the halo-padded map each block's window
         reads along one axis."""
@@ -173,14 +167,15 @@ class HaloAttentionConv(nn.Module):
             kv = kv.view(n, heads, 2, d, blocks_h, win, blocks_w, win)
             k, v = kv[:, :, 0], kv[:, :, 1]
             logits = torch.einsum('nhabijd,nhdaybz->nhabijyz', q, k)
+            # the same offsets along both axes: one (b, w) index serves both
+            index = relative_index(b, win, win - 1, x.device)
             logits = logits + relative_position_logits(
                 q, self.pos_embed.height_rel.float(),
-                self.pos_embed.width_rel.float(),
-                relative_index(b, win, win - 1, x.device),
-                relative_index(b, win, win - 1, x.device))
+                self.pos_embed.width_rel.float(), index, index)
             if self.mask_padding:
-                rows_in = self._inside(blocks_h, h, x.device)
-                cols_in = self._inside(blocks_w, w, x.device)
+                # a window row r of the halo-padded map is image row r - halo
+                rows_in = (rows >= halo) & (rows < h + halo)
+                cols_in = (cols >= halo) & (cols < w + halo)
                 inside = (rows_in[:, None, None, None, :, None]
                           & cols_in[None, :, None, None, None, :])
                 logits = logits.masked_fill(~inside, float('-inf'))

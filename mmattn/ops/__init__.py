@@ -5,7 +5,8 @@ from .attention import dot_product_attention
 from .pooling import (adaptive_avg_pool, adaptive_bins,
                       adaptive_max_pool_strip, adaptive_pool_matrix,
                       global_avg_pool, global_max_pool)
-from .relative_position import relative_index, relative_position_logits
+from .relative_position import (relative_index, relative_position_logits,
+                                relative_position_terms)
 from .resize import bilinear_resize_by_matmul, resize_bilinear
 from .salient import salient_select
 
@@ -13,6 +14,6 @@ __all__ = [
     'adaptive_avg_pool', 'adaptive_bins', 'adaptive_max_pool_strip',
     'adaptive_pool_matrix', 'bilinear_resize_by_matmul',
     'dot_product_attention', 'global_avg_pool', 'global_max_pool',
-    'relative_index', 'relative_position_logits', 'resize_bilinear',
-    'salient_select'
+    'relative_index', 'relative_position_logits', 'relative_position_terms',
+    'resize_bilinear', 'salient_select'
 ]

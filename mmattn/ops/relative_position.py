@@ -11,7 +11,8 @@ to its table (and exports to ONNX with a dynamic size).
 """
 import torch
 
-__all__ = ['relative_index', 'relative_position_logits']
+__all__ = ['relative_index', 'relative_position_logits',
+           'relative_position_terms']
 
 
 def relative_index(num_queries, num_keys, offset, device=None):
@@ -31,6 +32,18 @@ def relative_index(num_queries, num_keys, offset, device=None):
     return keys[None, :] - queries[:, None] + offset
 
 
+def relative_position_terms(q, height_table, width_table, height_index,
+                            width_index):
+    """The row and the column terms of :func:`relative_position_logits`,
+    unsummed: (..., Hq, Wq, Hk) ``q . height_table[height_index[y, y']]``
+    and (..., Hq, Wq, Wk) ``q . width_table[width_index[x, x']]`` (BoT
+    carries them as extra query columns instead of adding them up). The
+    arguments are :func:`relative_position_logits`'s."""
+    rows = torch.einsum('...yxd,ykd->...yxk', q, height_table[height_index])
+    cols = torch.einsum('...yxd,xld->...yxl', q, width_table[width_index])
+    return rows, cols
+
+
 def relative_position_logits(q, height_table, width_table, height_index,
                              width_index):
     """Relative logits of queries on a grid against keys on a grid.
@@ -47,6 +60,6 @@ def relative_position_logits(q, height_table, width_table, height_index,
         Tensor: (..., Hq, Wq, Hk, Wk), ``q . height_table[height_index[y,
         y']] + q . width_table[width_index[x, x']]``.
     """
-    rows = torch.einsum('...yxd,ykd->...yxk', q, height_table[height_index])
-    cols = torch.einsum('...yxd,xld->...yxl', q, width_table[width_index])
+    rows, cols = relative_position_terms(q, height_table, width_table,
+                                         height_index, width_index)
     return rows.unsqueeze(-1) + cols.unsqueeze(-2)
