@@ -13,7 +13,7 @@ from mmcv.cnn import ConvModule
 
 from ..checks import check_input, check_positive_int, check_real
 from ..ops import adaptive_max_pool_strip
-from .layers import pad_bottom_right
+from .layers import pad_bottom_right, reduced_channels
 
 
 class GroupedBilinearTransform(nn.Module):
@@ -145,17 +145,12 @@ class BilinearAttentionTransform(nn.Module):
                  dropout_ratio=0.2,
                  norm_cfg=dict(type='BN')):
         super().__init__()
-        check_positive_int('in_channels', in_channels)
-        check_positive_int('reduction', reduction)
+        self.hidden_channels = reduced_channels(in_channels, reduction)
         check_real('dropout_ratio', dropout_ratio)
         if not 0 <= dropout_ratio < 1:
             raise ValueError(f'dropout_ratio must be in [0, 1), got '
                              f'{dropout_ratio!r}')
-        if reduction > in_channels:
-            raise ValueError(f'reduction must be <= in_channels '
-                             f'({in_channels}), got {reduction!r}')
         self.in_channels = in_channels
-        self.hidden_channels = in_channels // reduction
         self.conv1 = ConvModule(in_channels, self.hidden_channels, 1,
                                 norm_cfg=norm_cfg)
         self.ba = GroupedBilinearTransform(self.hidden_channels, block_size,

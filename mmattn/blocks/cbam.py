@@ -150,15 +150,19 @@ class CBAM(nn.Module):
         avg, mx = self.mlp(pooled).split([n, n])  # sizes: n may be 0
         return (avg + mx).sigmoid()
 
-    def spatial_gate(self, x):
-        """Sigmoid spatial weights (N, 1, H, W) of x."""
+    def spatial_pool(self, x):
+        """The ``spatial_maps`` channel-pooled maps the spatial conv reads:
+        [max_c(x), mean_c(x)], (N, 2, H, W)."""
         # max() over amax(): its backward scatters into the argmax positions
         # where amax's builds an (N, C, H, W) tie mask and a tie count, which
         # made the whole block's backward slower than a plain CBAM's. Both
         # are deterministic; on ties max() sends the gradient to one channel.
-        pooled = torch.cat([x.max(dim=1, keepdim=True)[0],
-                            x.mean(dim=1, keepdim=True)], dim=1)
-        y = self.spatial_conv(pooled)
+        return torch.cat([x.max(dim=1, keepdim=True)[0],
+                          x.mean(dim=1, keepdim=True)], dim=1)
+
+    def spatial_gate(self, x):
+        """Sigmoid spatial weights (N, 1, H, W) of x."""
+        y = self.spatial_conv(self.spatial_pool(x))
         if self.spatial_norm is not None:
             y = self.spatial_norm(y)
         return y.sigmoid()
@@ -226,11 +230,7 @@ class LightCBAM(CBAM):
         pooled = 0.5 * (global_avg_pool(x) + global_max_pool(x))
         return self.mlp(pooled).sigmoid()
 
-    def spatial_gate(self, x):
-        """Sigmoid spatial weights (N, 1, H, W) of x."""
-        pooled = 0.5 * (x.max(dim=1, keepdim=True)[0]
-                        + x.mean(dim=1, keepdim=True))
-        y = self.spatial_conv(pooled)
-        if self.spatial_norm is not None:
-            y = self.spatial_norm(y)
-        return y.sigmoid()
+    def spatial_pool(self, x):
+        """(max_c(x) + mean_c(x)) / 2, (N, 1, H, W)."""
+        return 0.5 * (x.max(dim=1, keepdim=True)[0]
+                      + x.mean(dim=1, keepdim=True))
