@@ -11,7 +11,8 @@ import numbers
 import warnings
 
 __all__ = [
-    'check_bool', 'check_choice', 'check_input', 'check_non_negative_int',
+    'check_bool', 'check_choice', 'check_groups', 'check_input',
+    'check_non_negative_int',
     'check_odd_kernel', 'check_positive_int', 'check_real',
     'check_same_padding', 'check_scales', 'renamed_arguments'
 ]
@@ -50,6 +51,15 @@ def check_odd_kernel(name, value, allow_none=False):
         raise ValueError(
             f'{name} must be a positive odd int'
             f'{" or None" if allow_none else ""}, got {value!r}')
+
+
+def check_groups(groups, **widths):
+    """Raise ValueError unless ``groups`` divides each of ``widths`` (name
+    -> channel count), naming the first width it does not divide."""
+    for name, channels in widths.items():
+        if channels % groups:
+            raise ValueError(f'groups must divide {name} ({channels}), got '
+                             f'{groups!r}')
 
 
 def check_same_padding(padding, kernel_size, dilation, why):

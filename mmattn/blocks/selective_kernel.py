@@ -7,8 +7,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 
-from ..checks import (check_bool, check_input, check_odd_kernel,
-                      check_positive_int, check_same_padding)
+from ..checks import (check_bool, check_groups, check_input,
+                      check_odd_kernel, check_positive_int,
+                      check_same_padding)
 from ..ops import global_avg_pool
 from .layers import refuse_single_sample_batch_norm, rename_state_keys
 
@@ -120,12 +121,8 @@ class SelectiveKernelConv(nn.Module):
                 or num_paths < 2):
             raise ValueError(f'num_paths must be an int >= 2, got '
                              f'{num_paths!r}')
-        for name, channels in (('in_channels', in_channels),
-                               ('out_channels', out_channels)):
-            if channels % groups:
-                raise ValueError(
-                    f'groups must divide {name} ({channels}), got '
-                    f'{groups!r}')
+        check_groups(groups, in_channels=in_channels,
+                     out_channels=out_channels)
         check_bool('bias', bias)
         self.in_channels = in_channels
         self.out_channels = out_channels

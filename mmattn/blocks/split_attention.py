@@ -9,8 +9,9 @@ PyTorch code (zhanghang1989/ResNeSt, ``SplAtConv2d``), which mmdet's
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
-from ..checks import (check_bool, check_input, check_odd_kernel,
-                      check_positive_int, check_same_padding)
+from ..checks import (check_bool, check_groups, check_input,
+                      check_odd_kernel, check_positive_int,
+                      check_same_padding)
 from ..ops import global_avg_pool
 from .layers import refuse_single_sample_batch_norm
 
@@ -107,11 +108,8 @@ class SplitAttentionConv(nn.Module):
         check_odd_kernel('kernel_size', kernel_size)
         check_same_padding(padding, kernel_size, dilation,
                            'the conv keeps the size before the stride')
-        for name, channels in (('in_channels', in_channels),
-                               ('out_channels', out_channels)):
-            if channels % groups:
-                raise ValueError(f'groups must divide {name} ({channels}), '
-                                 f'got {groups!r}')
+        check_groups(groups, in_channels=in_channels,
+                     out_channels=out_channels)
         if in_channels % (groups * radix):
             raise ValueError(
                 f'groups * radix ({groups} * {radix}) must divide '

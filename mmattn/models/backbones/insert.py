@@ -228,16 +228,16 @@ def _no_match(backbone, address, pattern):
 
 def _matching(backbone, address, pattern):
     """Names of ``backbone``'s submodules that ``pattern`` (a glob for
-    ``after``, a regular expression for ``after_regex``) matches in full,
-    in module order."""
-    if address == 'after_regex':
+    ``after``, a regular expression for ``after_regex`` and ``remove``)
+    matches in full, in module order; errors name ``address``."""
+    if address == 'after':
+        regex = _glob_regex(pattern)
+    else:
         try:
             regex = re.compile(pattern)
         except re.error as err:
-            raise ValueError(f'after_regex={pattern!r} is not a valid '
+            raise ValueError(f'{address}={pattern!r} is not a valid '
                              f'regular expression: {err}') from None
-    else:
-        regex = _glob_regex(pattern)
     names = [n for n, _ in backbone.named_modules()
              if n and regex.fullmatch(n)]
     if not names:
@@ -432,19 +432,7 @@ def remove_modules(backbone, pattern):
     if not isinstance(pattern, str) or not pattern:
         raise TypeError(f'remove must be a non-empty regular expression '
                         f'string, got {pattern!r}')
-    try:
-        regex = re.compile(pattern)
-    except re.error as err:
-        raise ValueError(f'remove={pattern!r} is not a valid regular '
-                         f'expression: {err}') from None
-    names = [n for n, _ in backbone.named_modules()
-             if n and regex.fullmatch(n)]
-    if not names:
-        all_names = [n for n, _ in backbone.named_modules() if n]
-        close = difflib.get_close_matches(pattern, all_names, n=5,
-                                          cutoff=0.5)
-        raise ValueError(f'remove={pattern!r} matches no submodule of '
-                         f'{type(backbone).__name__}; close names: {close}')
+    names = _matching(backbone, 'remove', pattern)
     for name in names:
         parent, _, child = name.rpartition('.')
         owner = backbone.get_submodule(parent) if parent else backbone
