@@ -77,3 +77,26 @@ def timm_module(path, name):
     timm_layers()  # imports timm with the stand-in torchvision
     module = importlib.import_module(f'timm.layers.{path}')
     return getattr(module, name)
+
+
+def assert_same_as_timm(ours, theirs, shape=(2, 32, 9, 7), convert=True,
+                        tol=dict(rtol=1e-5, atol=1e-6)):
+    """Randomise timm's module ``theirs`` (every parameter and BN buffer),
+    load its state strictly into ``ours`` (through
+    ``convert_timm_state_dict`` with ``convert``), and compare the two in
+    eval mode on a random input of ``shape``. Returns timm's output."""
+    import torch
+    from mmattn.testing import randomise
+    torch.manual_seed(0)
+    randomise(theirs)
+    state = theirs.state_dict()
+    if convert:
+        state = type(ours).convert_timm_state_dict(state)
+    ours.load_state_dict(state, strict=True)
+    ours.eval()
+    theirs.eval()
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        expected = theirs(x)
+        torch.testing.assert_close(ours(x), expected, **tol)
+    return expected

@@ -5,7 +5,7 @@ import torch
 from conftest import (assert_conv_matches_reference, assert_gradients_match,
                       randomise)
 from reference_formulas import batch_norm, pool_and_bias
-from timm_reference import timm_module
+from timm_reference import assert_same_as_timm, timm_module
 
 from mmattn.blocks import LambdaLayerConv
 
@@ -84,14 +84,11 @@ def test_structure_is_the_papers():
 def test_loads_timm_weights(stride):
     theirs = timm_module('lambda_layer', 'LambdaLayer')(
         32, stride=stride, num_heads=4, dim_head=8, r=5)
-    torch.manual_seed(0)
-    randomise(theirs).eval()
     ours = LambdaLayerConv(32, stride=stride, key_channels=8, context_size=5,
-                           position_bias=True).eval()
-    ours.load_state_dict(theirs.state_dict(), strict=True)
-    x = torch.randn(2, 32, 8, 6)
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), theirs(x), rtol=1e-5, atol=1e-5)
+                           position_bias=True)
+    assert_same_as_timm(ours, theirs,
+                        shape=(2, 32, 8, 6), convert=False,
+                        tol=dict(rtol=1e-5, atol=1e-5))
 
 
 @pytest.mark.parametrize('kwargs, match', [

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from conftest import (assert_gradients_match, assert_matches_reference,
                       assert_same_forward_backward, randomise)
 from reference_formulas import batch_norm
-from timm_reference import timm_layers
+from timm_reference import assert_same_as_timm, timm_layers
 
 from mmattn.blocks import SplitAttentionConv
 
@@ -111,13 +111,10 @@ def test_same_as_mmdet_resnest_conv(radix, groups, stride):
 def test_loads_timm_weights(radix, groups):
     theirs = timm_layers().SplitAttn(
         32, radix=radix, groups=groups, norm_layer=torch.nn.BatchNorm2d)
-    torch.manual_seed(0)
-    randomise(theirs).eval()
-    ours = SplitAttentionConv(32, groups=groups, radix=radix).eval()
-    ours.load_state_dict(theirs.state_dict(), strict=True)
-    x = torch.randn(2, 32, 9, 7)
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), theirs(x), rtol=1e-5, atol=1e-6)
+    ours = SplitAttentionConv(32, groups=groups, radix=radix)
+    assert_same_as_timm(ours, theirs,
+                        shape=(2, 32, 9, 7), convert=False,
+                        tol=dict(rtol=1e-5, atol=1e-6))
 
 
 def test_batch_size_one_in_training_names_norm_cfg():
