@@ -21,10 +21,11 @@ from mmattn.deployment import (RELATIVE_TOLERANCE, compare, export_config,
 
 #: one per head type (SPANet's: by the export tool test below, which
 #: verifies it at two other sizes too; NLHead's attention is the same
-#: dot_product_attention graph as DANet's PAM); plugins: channel + spatial gates
-#: (CBAM; a channel gate alone, as ECA/SE/SPENet, is the same graph without
-#: the spatial part), BackboneWithBlocks (SE in ResNet-18). Every registered
-#: block also exports alone (tests/blocks/test_registered_blocks.py).
+#: dot_product_attention graph as DANet's PAM); plugins: channel + spatial
+#: gates (CBAM; a channel gate alone, as ECA/SE/SPENet, is the same graph
+#: without the spatial part), BackboneWithBlocks (SE in ResNet-18). Every
+#: registered block also exports alone
+#: (tests/blocks/test_registered_blocks.py).
 SPANET_SEG = 'spanet/spanet_r50-d8_4xb2-80k_cityscapes-512x1024.py'
 SEG_CONFIGS = [
     'ann/ann_r50-d8_4xb2-80k_cityscapes-512x1024.py',
