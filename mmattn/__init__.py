@@ -1,4 +1,5 @@
-"""mmattn: attention mechanisms of computer vision for MMSegmentation and MMDetection.
+"""mmattn: attention mechanisms of computer vision for MMSegmentation, MMDetection
+and MMPretrain.
 
 ``custom_imports=dict(imports=['mmattn'], allow_failed_imports=False)`` in a
 config imports this package, which registers every mmattn module under the
@@ -9,11 +10,16 @@ and makes bad data files fail with an error naming them
 (:mod:`mmattn.engine.data_checks`).
 """
 from .version import __version__
-from .engine import (install_atomic_checkpoints, install_checkpoint_safety,
-                     install_data_checks)
+from .engine import (import_mmpretrain, install_atomic_checkpoints,
+                     install_checkpoint_safety, install_data_checks)
 
 install_checkpoint_safety()
 install_atomic_checkpoints()
+# Where mmpretrain is installed, import it now: where torchvision is not, a
+# stand-in serves its import (see mmattn.engine.torchvision_standin). Before
+# the models: mmdet imports mmpretrain for its ReID models, and mmengine
+# would import it on first use of the 'mmpretrain' scope.
+import_mmpretrain()
 
 from . import models  # noqa: E402,F401  (registers every module)
 

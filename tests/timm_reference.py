@@ -4,54 +4,16 @@ timm (installed with ``--no-deps`` by tools/install.sh) imports torchvision
 at package import, for its data pipeline and ``FrozenBatchNorm2d`` only;
 torchvision is not installed here (a torchvision whose compiled ops do not
 match torch breaks mmengine). :func:`timm_layers` imports ``timm.layers``
-with a stand-in ``torchvision`` that exists only during that import: every
-attribute of it is an inert placeholder class, and it is removed from
-``sys.modules`` afterwards, so nothing else in the process sees it. The
-attention layers compared against use torch only.
+through :func:`mmattn.engine.torchvision_standin`, whose stand-in exists
+only during that import. The attention layers compared against use torch
+only.
 """
 import importlib
-import importlib.abc
-import importlib.machinery
 import sys
-import types
 
 import pytest
 
-
-class _Placeholder(type):
-    """Any torchvision attribute timm touches at import time."""
-
-    def __getattr__(cls, attr):
-        if attr.startswith('__'):
-            raise AttributeError(attr)
-        return _Placeholder(attr, (), {})
-
-    def __call__(cls, *args, **kwargs):
-        return _Placeholder(cls.__name__ + '()', (), {})
-
-
-class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-
-    def find_spec(self, name, path, target=None):
-        if name == 'torchvision' or name.startswith('torchvision.'):
-            return importlib.machinery.ModuleSpec(name, self,
-                                                  is_package=True)
-        return None
-
-    def create_module(self, spec):
-        module = types.ModuleType(spec.name)
-        module.__path__ = []
-        module.__version__ = '0.0'
-
-        def placeholder(attr):
-            if attr.startswith('__'):
-                raise AttributeError(attr)
-            return _Placeholder(attr, (), {})
-        module.__getattr__ = placeholder
-        return module
-
-    def exec_module(self, module):
-        pass
+from mmattn.engine import torchvision_standin
 
 
 def timm_layers():
@@ -60,15 +22,8 @@ def timm_layers():
         return sys.modules['timm.layers']
     if importlib.util.find_spec('timm') is None:
         pytest.skip('timm is not installed (tools/install.sh installs it)')
-    finder = _StandInFinder()
-    sys.meta_path.insert(0, finder)
-    try:
+    with torchvision_standin():
         return importlib.import_module('timm.layers')
-    finally:
-        sys.meta_path.remove(finder)
-        for name in [n for n in sys.modules
-                     if n == 'torchvision' or n.startswith('torchvision.')]:
-            del sys.modules[name]
 
 
 def timm_module(path, name):

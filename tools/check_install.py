@@ -10,7 +10,7 @@ import warnings
 from importlib import metadata
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DISTRIBUTIONS = ('mmengine', 'mmcv', 'mmsegmentation', 'mmdet')
+DISTRIBUTIONS = ('mmengine', 'mmcv', 'mmsegmentation', 'mmdet', 'mmpretrain')
 
 
 def read_pins():
@@ -56,6 +56,8 @@ def problems():
         if not osp.abspath(mmattn.__file__).startswith(ROOT + osp.sep):
             found.append(f'mmattn imports from {mmattn.__file__}, '
                          f'not from {ROOT}')
+        if 'mmpretrain.models' not in sys.modules:  # imported by mmattn
+            found.append('mmpretrain was not imported by mmattn')
     except Exception as err:  # any import failure means "not installed"
         found.append(f'mmattn does not import: {err!r}')
     for name in ('pytest', 'pytest_timeout', 'hypothesis', 'psutil', 'onnx',

@@ -35,6 +35,7 @@ report_build_progress() {
 pin() { sed -n "s/^$1==\(.*\)$/\1/p" requirements/stack.txt; }
 TORCH_PIN="$(pin torch)"; MMENGINE_PIN="$(pin mmengine)"; MMCV_PIN="$(pin mmcv)"
 MMSEG_PIN="$(pin mmsegmentation)"; MMDET_PIN="$(pin mmdet)"
+MMPRETRAIN_PIN="$(pin mmpretrain)"
 
 STEP="python environment"
 if [ -n "${MMATTN_PYTHON:-}" ]; then
@@ -77,7 +78,7 @@ STEP="runtime dependencies"
 log "installing runtime and test dependencies"
 # The OpenMMLab packages go in with --no-deps below: their metadata asks for
 # opencv-python (needs libGL) and would let pip upgrade torch.
-grep -v -E '^(torch|mmengine|mmcv|mmsegmentation|mmdet)([<>=!~ ]|$)' requirements/runtime.txt \
+grep -v -E '^(torch|mmengine|mmcv|mmsegmentation|mmdet|mmpretrain)([<>=!~ ]|$)' requirements/runtime.txt \
   | grep -v '^#' | grep -v '^$' > /tmp/mmattn-reqs.$$.txt
 cat requirements/tests.txt >> /tmp/mmattn-reqs.$$.txt
 # The constraint keeps whatever torch is installed from being replaced.
@@ -126,9 +127,10 @@ else
   pipq install --no-deps --force-reinstall "$WHEEL"
 fi
 
-STEP="mmsegmentation and mmdet"
-log "installing mmsegmentation==$MMSEG_PIN and mmdet==$MMDET_PIN"
-pipq install --no-deps "mmsegmentation==$MMSEG_PIN" "mmdet==$MMDET_PIN"
+STEP="mmsegmentation, mmdet and mmpretrain"
+log "installing mmsegmentation==$MMSEG_PIN, mmdet==$MMDET_PIN and mmpretrain==$MMPRETRAIN_PIN"
+pipq install --no-deps "mmsegmentation==$MMSEG_PIN" "mmdet==$MMDET_PIN" \
+  "mmpretrain==$MMPRETRAIN_PIN"
 
 STEP="mmattn (editable)"
 log "installing mmattn in editable mode"

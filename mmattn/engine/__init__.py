@@ -1,5 +1,5 @@
 """Runtime glue for mmengine: safe and atomic checkpoints, CPU distributed
-training, hooks."""
+training, hooks, importing mmpretrain without torchvision."""
 from .atomic_checkpoint import (IncompleteCheckpointError, atomic_write,
                                 find_resumable_checkpoint,
                                 install_atomic_checkpoints)
@@ -15,6 +15,8 @@ from .dist import (CPUDistributedDataParallel, finish_distributed,
 from .launch import add_common_args, load_config
 from .spe_penalty import SPEPenaltyHook, spe_blocks, spe_penalty
 from .sync_bn import CPUSyncBatchNorm, convert_to_cpu_sync_batchnorm
+from .torchvision_standin import (TorchvisionMissing, import_mmpretrain,
+                                  torchvision_standin)
 
 __all__ = [
     'AttentionVisualizationHook', 'IncompleteCheckpointError', 'atomic_write',
@@ -26,5 +28,6 @@ __all__ = [
     'pin_gloo_to_loopback', 'setup_cpu_distributed', 'CPUSyncBatchNorm',
     'convert_to_cpu_sync_batchnorm', 'CPUAutocastOptimWrapper',
     'add_common_args', 'load_config', 'SPEPenaltyHook', 'spe_blocks',
-    'spe_penalty'
+    'spe_penalty', 'TorchvisionMissing', 'import_mmpretrain',
+    'torchvision_standin'
 ]

@@ -75,7 +75,7 @@ def test_det_plugin_under_mmdet_scope():
     assert len(feats) == 5
 
 
-@pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
+@pytest.mark.parametrize('scope', ['mmseg', 'mmdet', 'mmpretrain'])
 def test_every_mmattn_module_is_reachable_by_scoped_name(scope):
     init_default_scope(scope)
     from mmengine.registry import MODELS
@@ -92,13 +92,15 @@ def _unprefixed_names_resolving_to_mmattn():
     looks up). The same name may exist upstream (mmcv registers its
     ``CrissCrossAttention`` in the root): it must resolve to upstream's."""
     import mmdet.models  # noqa: F401
+    import mmpretrain.models  # noqa: F401
     import mmseg.models  # noqa: F401
     from mmdet.registry import MODELS as DET
     from mmengine.registry import MODELS as ROOT
+    from mmpretrain.registry import MODELS as PRETRAIN
     from mmseg.registry import MODELS as SEG
     shadowed = []
     for name in MMATTN_MODELS.module_dict:
-        for registry in (ROOT, SEG, DET):
+        for registry in (ROOT, SEG, DET, PRETRAIN):
             found = registry.get(name)
             if found is not None and found.__module__.startswith('mmattn'):
                 shadowed.append((registry.scope, name))
@@ -114,7 +116,8 @@ def test_no_mmattn_name_shadows_upstream():
     assert SEG.get('CCHead').__module__.startswith('mmseg.')
 
 
-@pytest.mark.parametrize('registry', ['mmengine', 'mmseg', 'mmdet'])
+@pytest.mark.parametrize('registry',
+                         ['mmengine', 'mmseg', 'mmdet', 'mmpretrain'])
 def test_shadow_check_catches_an_mmattn_class_under_an_upstream_name(
         registry, monkeypatch):
     module = __import__(f'{registry}.registry', fromlist=['MODELS'])
