@@ -31,6 +31,23 @@ def coco_root(tmp_path_factory):
     return str(root)
 
 
+@pytest.fixture(scope='session')
+def imagenet_root(tmp_path_factory):
+    from mmattn.datasets import make_imagenet
+    root = tmp_path_factory.mktemp('imagenet')
+    make_imagenet(str(root), num_train=2, num_val=2, size=(64, 64), seed=0)
+    return str(root)
+
+
+@pytest.fixture(scope='session')
+def cifar10_root(tmp_path_factory):
+    """Synthetic CIFAR-10; use it inside ``accept_synthetic_cifar``."""
+    from mmattn.datasets import make_cifar
+    root = tmp_path_factory.mktemp('cifar10')
+    make_cifar(str(root), 'cifar10', num_train=10, num_val=2, seed=0)
+    return str(root)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_mmengine_state():
     reset_mmengine_singletons()

@@ -6,7 +6,8 @@ import pytest
 from conftest import ROOT, read_scalars
 from mmengine.config import Config
 
-from mmattn.testing import (as_cli, det_smoke_options,
+from mmattn.testing import (accept_synthetic_cifar, as_cli,
+                            cls_smoke_options, det_smoke_options,
                             long_range_smoke_options, seg_smoke_options)
 
 ALL_CONFIGS = sorted(
@@ -66,11 +67,21 @@ def test_short_name_is_the_full_config(path):
 @pytest.mark.parametrize(
     'path', CONFIGS, ids=[osp.relpath(p, ROOT) for p in CONFIGS])
 def test_config_trains_one_iteration(path, cityscapes_root, coco_root,
-                                     tmp_path):
+                                     imagenet_root, cifar10_root, tmp_path):
+    import contextlib
     import train
     cfg = Config.fromfile(path)
     assert 'mmattn' in cfg.custom_imports['imports']
-    if osp.basename(osp.dirname(path)) == 'long_range':
+    data = contextlib.nullcontext()
+    if cfg.default_scope == 'mmpretrain':
+        # one epoch of the whole synthetic training set: one iteration
+        if 'cifar' in osp.basename(path):
+            opts = cls_smoke_options(cifar10_root, batch_size=10)
+            data = accept_synthetic_cifar(cifar10_root)
+        else:
+            opts = cls_smoke_options(imagenet_root, batch_size=2)
+        expected = 1
+    elif osp.basename(osp.dirname(path)) == 'long_range':
         # The benchmark's own pipeline (no crop) reads the fixture as it is.
         opts = long_range_smoke_options(cityscapes_root)
         opts['train_cfg.val_interval'] = 100
@@ -91,7 +102,8 @@ def test_config_trains_one_iteration(path, cityscapes_root, coco_root,
         opts = det_smoke_options(coco_root, size=(64, 64), batch_size=4)
         opts['train_cfg.val_interval'] = 100
         expected = 1
-    train.main([path, '--work-dir', str(tmp_path)] + as_cli(opts))
+    with data:
+        train.main([path, '--work-dir', str(tmp_path)] + as_cli(opts))
     records = [r for r in read_scalars(str(tmp_path)) if 'loss' in r]
     assert len(records) == expected
     if any(h['type'] == 'mmattn.SPEPenaltyHook'

@@ -7,6 +7,14 @@ Examples::
     python tools/dataset_converters/make_synthetic.py \
         --format coco --out data/synthetic_coco --num-train 100 \
         --num-val 20 --size 256x256 --seed 1
+    python tools/dataset_converters/make_synthetic.py \
+        --format imagenet --out data/synthetic_imagenet
+    python tools/dataset_converters/make_synthetic.py \
+        --format cifar10 --out data/synthetic_cifar10
+
+ImageNet and CIFAR sets (mmpretrain's layouts) hold side-bar scenes labelled
+by the bar's colour; CIFAR images are 32x32 and take no --size, --layout or
+--margin.
 
 The rules of the scenes are described in ``docs/synthetic_data.md``; the
 generator itself is :mod:`mmattn.datasets.synthetic`.
@@ -15,12 +23,17 @@ import argparse
 import json
 import sys
 
-from mmattn.datasets import LAYOUTS, make_cityscapes, make_coco, parse_size
+from mmattn.datasets import (LAYOUTS, make_cifar, make_cityscapes, make_coco,
+                             make_imagenet, parse_size)
 
 # Per-format defaults: small so that tests and smoke runs take seconds.
 DEFAULTS = dict(
     cityscapes=dict(num_train=8, num_val=4, size=(128, 256)),
-    coco=dict(num_train=4, num_val=2, size=(128, 128)))
+    coco=dict(num_train=4, num_val=2, size=(128, 128)),
+    imagenet=dict(num_train=8, num_val=4, size=(96, 96)),
+    cifar10=dict(num_train=10, num_val=4, size=(32, 32)),
+    cifar100=dict(num_train=10, num_val=4, size=(32, 32)))
+CLASSIFICATION = ('imagenet', 'cifar10', 'cifar100')
 
 
 def _size(text):
@@ -57,8 +70,9 @@ def parse_args(argv=None):
         per-format defaults filled in.
     """
     parser = argparse.ArgumentParser(
-        description='Write a small synthetic dataset in the Cityscapes or '
-        'COCO on-disk layout (see docs/synthetic_data.md).')
+        description='Write a small synthetic dataset in the Cityscapes, '
+        'COCO, ImageNet or CIFAR on-disk layout (see '
+        'docs/synthetic_data.md).')
     parser.add_argument(
         '--format', required=True, choices=sorted(DEFAULTS),
         help='on-disk layout to write')
@@ -90,6 +104,17 @@ def parse_args(argv=None):
         '--overwrite', action='store_true',
         help='replace data generated earlier in --out')
     args = parser.parse_args(argv)
+    if args.format.startswith('cifar'):
+        given = [f'--{k}' for k in ('size', 'margin') if getattr(args, k)
+                 is not None] + (['--layout'] if args.layout != LAYOUTS[0]
+                                 else [])
+        if given:
+            parser.error(f'{", ".join(given)} cannot be set for '
+                         f'--format {args.format} (32x32 side-bar scenes)')
+    elif args.format == 'imagenet' and (args.margin is not None
+                                        or args.layout != LAYOUTS[0]):
+        parser.error('--format imagenet writes side-bar scenes with the '
+                     'default margin: no --layout or --margin')
     for key, value in DEFAULTS[args.format].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -106,17 +131,19 @@ def main(argv=None):
         dict: The summary returned by the generator.
     """
     args = parse_args(argv)
-    make = make_cityscapes if args.format == 'cityscapes' else make_coco
+    counts = dict(num_train=args.num_train, num_val=args.num_val,
+                  seed=args.seed, overwrite=args.overwrite)
     try:
-        summary = make(
-            args.out,
-            num_train=args.num_train,
-            num_val=args.num_val,
-            size=args.size,
-            seed=args.seed,
-            overwrite=args.overwrite,
-            layout=args.layout,
-            margin=args.margin)
+        if args.format == 'imagenet':
+            summary = make_imagenet(args.out, size=args.size, **counts)
+        elif args.format in CLASSIFICATION:
+            summary = make_cifar(args.out, args.format, **counts)
+        else:
+            make = make_cityscapes if args.format == 'cityscapes' \
+                else make_coco
+            summary = make(
+                args.out, size=args.size, layout=args.layout,
+                margin=args.margin, **counts)
     except (FileExistsError, RuntimeError, ValueError) as err:
         sys.exit(f'make_synthetic.py: error: {err}')
     print(json.dumps(summary, indent=1))

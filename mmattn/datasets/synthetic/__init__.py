@@ -27,19 +27,23 @@ Modules: ``tables`` (layouts, colours, classes and categories),
 ``geometry`` (sizes, cue boxes, margins), ``raster`` (polygons and masks),
 ``scene`` (one image: cues, shapes, paint; ``repaint_cues``), ``meta`` (the
 output folder and meta file both writers share), ``cityscapes`` and
-``coco`` (the two writers).
+``coco`` (the two writers); ``classification`` writes the same scenes as
+ImageNet and CIFAR classification sets (label: the bar's colour).
 """
 from .cityscapes import make_cityscapes
+from .classification import IMAGENET_CUE_WNIDS, make_cifar, make_imagenet
 from .coco import make_coco
 from .geometry import parse_size
 from .scene import repaint_cues, synthetic_image
-from .tables import (CITYSCAPES_CLASSES, CITYSCAPES_CUE_CLASSES,
-                     COCO_CATEGORIES, COCO_CUE_CATEGORIES, IGNORE_INDEX,
+from .tables import (CIFAR_CUE_CLASSES, CITYSCAPES_CLASSES,
+                     CITYSCAPES_CUE_CLASSES, COCO_CATEGORIES,
+                     COCO_CUE_CATEGORIES, IGNORE_INDEX, IMAGENET_CUE_CLASSES,
                      LAYOUTS, MARKER_PALETTE, META_FILE, decode_marker)
 
 __all__ = [
     'CITYSCAPES_CLASSES', 'CITYSCAPES_CUE_CLASSES', 'COCO_CATEGORIES',
     'COCO_CUE_CATEGORIES', 'MARKER_PALETTE', 'IGNORE_INDEX', 'META_FILE',
     'LAYOUTS', 'decode_marker', 'make_cityscapes', 'make_coco', 'parse_size',
-    'repaint_cues', 'synthetic_image'
+    'repaint_cues', 'synthetic_image', 'make_imagenet', 'make_cifar',
+    'IMAGENET_CUE_CLASSES', 'IMAGENET_CUE_WNIDS', 'CIFAR_CUE_CLASSES'
 ]

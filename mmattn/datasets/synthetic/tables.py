@@ -86,6 +86,15 @@ COCO_CATEGORIES = (
 #: person, bicycle, car, stop sign, motorcycle, traffic light, bus, truck.
 COCO_CUE_CATEGORIES = (1, 2, 3, 13, 4, 10, 6, 8)
 
+#: ImageNet-1k class index encoded by each marker colour (palette index):
+#: goldfish, great white shark, tree frog, king penguin, mountain bike,
+#: fire engine, traffic light, volcano.
+IMAGENET_CUE_CLASSES = (1, 2, 31, 145, 671, 555, 920, 980)
+
+#: CIFAR-10 label encoded by each marker colour: airplane, automobile, bird,
+#: cat, deer, dog, frog, horse (CIFAR-100: the same indices).
+CIFAR_CUE_CLASSES = (0, 1, 2, 3, 4, 5, 6, 7)
+
 # Which marker row drives which shape group, and which shapes form a group.
 _GROUP_OF_KIND = {'rectangle': 'angular', 'triangle': 'angular',
                   'ellipse': 'round'}
@@ -109,7 +118,8 @@ _MAX_SIDE = 4096  # a guard against typos such as 128x25600
 # image ``i`` does not depend on how many images the split has.
 _SPLIT_KEYS = {'train': 0, 'val': 1}
 
-_FORMAT_KEYS = {'cityscapes': 0, 'coco': 1}
+_FORMAT_KEYS = {'cityscapes': 0, 'coco': 1, 'imagenet': 2, 'cifar10': 3,
+                'cifar100': 4}
 
 _CITYSCAPES_CITIES = {'train': ('aachen', 'bochum'),
                       'val': ('frankfurt', 'lindau')}
