@@ -39,6 +39,7 @@ def seg_smoke_options(data_root, size=(128, 256), iters=2, batch_size=2,
     data_root = str(data_root).rstrip('/') + '/'
     opts = {
         'model.pretrained': None,
+        'model.backbone.init_cfg': None,
         'model.data_preprocessor.size': (h, w),
         'train_dataloader.batch_size': batch_size,
         'train_cfg.max_iters': iters,

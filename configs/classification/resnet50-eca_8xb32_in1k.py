@@ -4,5 +4,7 @@
 _base_ = '../_base_/classification/resnet50-blocks_8xb32_in1k.py'
 model = dict(
     backbone=dict(insert=[
-        dict(where='residual', block=dict(type='mmattn.EfficientChannelAttention'))
+        dict(
+            where='residual',
+            block=dict(type='mmattn.EfficientChannelAttention'))
     ]))

@@ -17,6 +17,7 @@ model = dict(
             num_stages=4,
             out_indices=(3, ),
             style='pytorch',
-            dcn=dict(type='mmattn.SelectiveKernelConv'),  # groups: ResNeXt's 32
+            # groups: ResNeXt's (32), passed by its Bottleneck
+            dcn=dict(type='mmattn.SelectiveKernelConv'),
             stage_with_dcn=(True, True, True, True)),
         remove=r'layer\d+\.\d+\.bn2'))

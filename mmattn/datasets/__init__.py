@@ -1,4 +1,5 @@
-"""Dataset utilities of mmattn (plain data generation, no mmseg/mmdet/mmpretrain)."""
+"""Dataset utilities of mmattn (plain data generation, no mmseg, mmdet or
+mmpretrain)."""
 from .synthetic import (CIFAR_CUE_CLASSES, CITYSCAPES_CLASSES,
                         CITYSCAPES_CUE_CLASSES, COCO_CATEGORIES,
                         COCO_CUE_CATEGORIES, IGNORE_INDEX,
