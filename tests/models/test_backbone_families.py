@@ -1,8 +1,9 @@
-"""Attention in every common convolutional backbone family of mmseg and
-mmdet through ``mmattn.BackboneWithBlocks`` (#13): each family, at a small
-width, gets blocks by pattern or by role, trains one step (every inserted
-block reaches a gradient) and loads the plain backbone's state dict
-strictly (its keys are unchanged; only ``inserted.*`` is new)."""
+"""Attention in every common backbone family of mmseg, mmdet and mmpretrain
+through ``mmattn.BackboneWithBlocks`` (#13): each family, at a small width,
+gets blocks by pattern or by role, trains one step (every inserted block
+reaches a gradient) and loads the plain backbone's state dict strictly (its
+keys are unchanged; only ``inserted.*`` is new). Transformers (Swin, MiT,
+plain ViTs with a class token) get the blocks on the grid of their tokens."""
 import pytest
 import torch
 from mmengine.registry import MODELS, init_default_scope
@@ -65,6 +66,47 @@ FAMILIES = {
                       widen_factor=0.25),
         [dict(where='stage', stages=(False, True, True, True),
               block=SE)], 3),
+    'mmseg Swin': (
+        'mmseg', dict(type='SwinTransformer', embed_dims=16,
+                      depths=(1, 1, 2, 1), num_heads=(1, 1, 2, 2),
+                      window_size=4),
+        [dict(where='stage', block=SE)], 4),
+    'mmseg MiT (SegFormer)': (
+        'mmseg', dict(type='MixVisionTransformer', embed_dims=8,
+                      num_layers=(1, 1, 2, 1), num_heads=(1, 1, 2, 2)),
+        [dict(where='stage', block=CBAM)], 4),
+    'mmseg ViT (class token)': (
+        'mmseg', dict(type='VisionTransformer', img_size=(64, 64),
+                      embed_dims=16, num_layers=4, num_heads=2,
+                      out_indices=(1, 3)),
+        [dict(after=['layers.1', 'layers.3'], block=SE)], 2),
+    'mmseg BEiT': (
+        'mmseg', dict(type='BEiT', img_size=(64, 64), embed_dims=16,
+                      num_layers=2, num_heads=2, out_indices=(1, )),
+        [dict(after='layers.*', block=CBAM)], 2),
+    'mmseg MAE': (
+        'mmseg', dict(type='MAE', img_size=(64, 64), embed_dims=16,
+                      num_layers=2, num_heads=2, out_indices=(1, )),
+        [dict(after='layers.1', block=SE)], 1),
+    'mmpretrain ResNet-50': (
+        'mmpretrain', dict(type='ResNet', depth=50, base_channels=8,
+                           stem_channels=16),
+        [dict(where='residual', block=SE)], 16),
+    'mmpretrain ConvNeXt-atto': (
+        'mmpretrain', dict(type='ConvNeXt', arch='atto'),
+        [dict(where='stage', block=SE)], 4),
+    'mmpretrain Swin-T': (
+        'mmpretrain', dict(type='SwinTransformer', arch=dict(
+            embed_dims=16, depths=[1, 1, 2, 1], num_heads=[1, 1, 2, 2]),
+            img_size=64, window_size=4, out_indices=(0, 1, 2, 3),
+            pad_small_map=True),
+        [dict(where='stage', stages=(False, False, True, True),
+              block=CBAM)], 2),
+    'mmpretrain ViT (DeiT-tiny)': (
+        'mmpretrain', dict(type='VisionTransformer', arch=dict(
+            embed_dims=16, num_layers=2, num_heads=2,
+            feedforward_channels=32), img_size=64, out_type='featmap'),
+        [dict(after='layers.0', block=SE)], 1),
 }
 
 
@@ -104,3 +146,60 @@ def test_blocks_train_in_the_family_and_plain_weights_load(family):
         grads = [p.grad for p in block.parameters()]
         assert grads and all(g is not None for g in grads), key
         assert any(g.abs().sum() > 0 for g in grads), key
+
+
+def test_vit_tokens_go_through_the_block_on_their_grid():
+    """The class token passes; the grid tokens are the block's output on
+    the (N, C, H, W) map they form (row-major, as ViTs lay patches)."""
+    init_default_scope('mmseg')
+    cfg = dict(type='VisionTransformer', img_size=(64, 48), embed_dims=16,
+               num_layers=2, num_heads=2, out_indices=(1, ))
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='mmattn.BackboneWithBlocks', backbone=cfg,
+                              insert=[dict(after='layers.0', block=SE)]))
+    block = model.inserted['layers_0__0']
+    seen = {}
+    model.layers[1].register_forward_pre_hook(
+        lambda m, args: seen.setdefault('into_layer1', args[0]))
+    plain = MODELS.build(cfg)
+    plain.load_state_dict(
+        {k: v for k, v in model.state_dict().items()
+         if not k.startswith('inserted.')})
+    plain.layers[0].register_forward_hook(
+        lambda m, args, out: seen.setdefault('plain', out))
+    model.eval()
+    plain.eval()
+    x = torch.randn(2, 3, 80, 48)  # a 5 x 3 patch grid, not the img_size
+    with torch.no_grad():
+        model(x)
+        plain(x)
+        tokens = seen['plain']
+        grid = tokens[:, 1:].transpose(1, 2).reshape(2, 16, 5, 3)
+        expected = torch.cat(
+            [tokens[:, :1], block(grid).flatten(2).transpose(1, 2)], dim=1)
+    assert torch.allclose(seen['into_layer1'], expected, atol=1e-6)
+    assert not torch.allclose(expected, tokens, atol=1e-3)
+
+
+def test_swin_stage_tokens_reach_the_decoder_through_the_block():
+    """where='stage' on Swin: after the last block of each stage, so the
+    stage's output (what goes to the decoder) is the block's."""
+    init_default_scope('mmseg')
+    cfg = dict(type='SwinTransformer', embed_dims=16, depths=(1, 2),
+               num_heads=(1, 2), strides=(4, 2), out_indices=(0, 1),
+               window_size=4)
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='mmattn.BackboneWithBlocks', backbone=cfg,
+                              insert=[dict(where='stage', block=SE)]))
+    assert list(model.inserted.points.values()) == [
+        'stages.0.blocks.0', 'stages.1.blocks.1']
+    for block in model.inserted.values():  # a gate of 0: the map is zeroed
+        torch.nn.init.constant_(block.mlp.fc2.weight, 0)
+        torch.nn.init.constant_(block.mlp.fc2.bias, -100)
+    model.eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, 64, 64))
+    # norm of all-zero tokens is the norm's bias, the same at every position
+    for out in outs:
+        assert torch.allclose(out, out[:, :, :1, :1].expand_as(out),
+                              atol=1e-5)

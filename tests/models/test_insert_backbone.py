@@ -127,14 +127,19 @@ def test_unknown_name_lists_close_matches():
         _build(insert=[dict(point='layer2.1', block=SE)])
 
 
-def test_token_output_is_refused_with_the_point_named():
+def test_points_that_are_no_map_or_grid_are_refused_with_the_name():
     swin = dict(type='SwinTransformer', embed_dims=16, depths=(1, 1),
                 num_heads=(1, 1), strides=(4, 2), out_indices=(0, 1),
                 window_size=4)
-    with pytest.raises(ValueError, match=r"after='stages\.0'.*\(N, C, H, W\)"):
+    # a stage outputs a tuple
+    with pytest.raises(ValueError, match=r"after='stages\.0'.*\(N, C, H, W\)"
+                       r".*a tuple"):
         _build(swin, [dict(after='stages.0', block=SE)])
-    with pytest.raises(ValueError, match=r"after='norm0'.*\(1, 256, 16\)"):
-        _build(swin, [dict(after='norm0', block=SE)])
+    # norm1 sees stage 2's 8x8 tokens, called without hw_shape: the only
+    # grid known is the patch embedding's 16x16
+    with pytest.raises(ValueError, match=r"after='norm1'.*\(1, 64, 32\) "
+                       r"\(fewer tokens than its grid \(16, 16\)"):
+        _build(swin, [dict(after='norm1', block=SE)])
     # a point that is a feature map works on Swin too
     model = _build(swin, [dict(after='patch_embed.projection', block=SE)])
     assert model.inserted['patch_embed_projection__0'].in_channels == 16

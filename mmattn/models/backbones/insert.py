@@ -30,8 +30,15 @@ the output of every named point. Introspection of ``out_channels``
 attributes would be wrong for blocks that end in a norm, a concat or an
 upsample, and impossible for transformers; the probe works for any
 backbone and also proves that the point's output is an ``(N, C, H, W)``
-tensor (Swin's stages output tuples of ``(N, L, C)`` tokens: a clear
-``ValueError`` names the point).
+map or ``(N, L, C)`` tokens on a known grid (else a ``ValueError`` names
+the point: a Swin stage outputs a tuple, its blocks output tokens).
+
+Transformers: a point whose output is ``(N, L, C)`` tokens gets its blocks
+on the ``(N, C, H, W)`` grid of the tokens and is laid back to tokens
+after them. The grid is the ``hw_shape`` the submodule is called with
+(Swin's and MiT's blocks) or, in a plain ViT (mmseg's VisionTransformer,
+BEiT, MAE; mmpretrain's), the one its ``patch_embed`` returned; the
+``L - H * W`` leading tokens (the class token) pass unchanged.
 
 Checkpoints: a checkpoint that holds *none* of the ``inserted.*`` keys (the
 plain backbone's pretrained weights, or a full model trained without the
@@ -55,8 +62,39 @@ __all__ = ['InsertedBlocks', 'insert_blocks', 'remove_modules',
 _DEFAULT_PROBE_HW = (64, 64)
 
 
+def _pair_of_ints(value):
+    return (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, int) for v in value))
+
+
+def _grid_of(args, kwargs, recorded):
+    """The (H, W) grid of a token output: a ``hw_shape`` argument of the
+    submodule (Swin's and MiT's blocks take one), else the grid the
+    backbone's ``patch_embed`` last returned (plain ViTs), else None."""
+    for value in list(args[1:]) + list(kwargs.values()):
+        if _pair_of_ints(value):
+            return tuple(value)
+    return recorded
+
+
+def _grid_tokens(tokens, grid):
+    """(N, L, C) tokens -> (prefix (N, P, C), (N, C, H, W) map), where the
+    P = L - H * W leading tokens (class or distillation tokens) are kept
+    aside; None if L < H * W."""
+    h, w = grid
+    prefix = tokens.shape[1] - h * w
+    if prefix < 0:
+        return None
+    grid_part = tokens[:, prefix:]
+    return tokens[:, :prefix], grid_part.transpose(1, 2).unflatten(2, (h, w))
+
+
 class _ApplyBlocks:
     """Forward hook: a point's output goes through its blocks in order.
+
+    An (N, C, H, W) output goes in as it is. An (N, L, C) token output is
+    laid out on its (H, W) grid (see :func:`_grid_of`), leading class
+    tokens kept aside, and laid back after the blocks.
 
     An object, not a closure, so that ``copy.deepcopy`` of the backbone
     rebinds it to the copied ``InsertedBlocks``.
@@ -66,10 +104,30 @@ class _ApplyBlocks:
         self.inserted = inserted
         self.point = point
 
+    def __call__(self, module, args, kwargs, output):
+        blocks = [self.inserted[k] for k in self.inserted.keys_at(self.point)]
+        if output.dim() == 4:
+            for block in blocks:
+                output = block(output)
+            return output
+        grid = _grid_of(args, kwargs, self.inserted.grid)
+        prefix, x = _grid_tokens(output, grid)
+        for block in blocks:
+            x = block(x)
+        return torch.cat([prefix, x.flatten(2).transpose(1, 2)], dim=1)
+
+
+class _RecordGrid:
+    """Forward hook on a ViT's ``patch_embed``: keeps the (H, W) it returns
+    (``(tokens, (H, W))``) for the token points that follow."""
+
+    def __init__(self, inserted):
+        self.inserted = inserted
+
     def __call__(self, module, args, output):
-        for key in self.inserted.keys_at(self.point):
-            output = self.inserted[key](output)
-        return output
+        if isinstance(output, tuple) and len(output) == 2 and \
+                _pair_of_ints(output[1]):
+            self.inserted.grid = tuple(output[1])
 
 
 class InsertedBlocks(nn.ModuleDict):
@@ -85,6 +143,7 @@ class InsertedBlocks(nn.ModuleDict):
         super().__init__()
         self.points = {}  # key -> submodule name it follows
         self._load_prefix = None
+        self.grid = None  # (H, W) of the last patch embedding (ViTs)
 
     def add(self, point, block):
         index = len(self.keys_at(point))
@@ -143,16 +202,30 @@ def _submodule(backbone, name):
     return modules[name]
 
 
+def _patch_embed(backbone):
+    """The backbone's ``patch_embed`` if it has one (plain ViTs: mmseg's
+    VisionTransformer, BEiT, MAE; mmpretrain's)."""
+    module = getattr(backbone, 'patch_embed', None)
+    return module if isinstance(module, nn.Module) else None
+
+
 def _probe_channels(backbone, points, probe_shape):
-    """Channels of each point's output, from one no-grad forward."""
+    """Channels of each point's output, from one no-grad forward; token
+    outputs must have a known grid (:func:`_grid_of`)."""
     if probe_shape is None:
         probe_shape = (1, 3) + _DEFAULT_PROBE_HW
-    outputs, handles = {}, []
+    outputs, handles, embedded = {}, [], []
     for point in points:
-        def record(module, args, output, point=point):
-            outputs.setdefault(point, output)
+        def record(module, args, kwargs, output, point=point):
+            grid = _grid_of(args, kwargs, embedded[-1] if embedded else None)
+            outputs.setdefault(point, (output, grid))
         handles.append(_submodule(backbone, point).register_forward_hook(
-            record))
+            record, with_kwargs=True))
+    if _patch_embed(backbone) is not None:
+        handles.append(_patch_embed(backbone).register_forward_hook(
+            lambda m, a, out: embedded.append(tuple(out[1])) if isinstance(
+                out, tuple) and len(out) == 2 and _pair_of_ints(out[1])
+            else None))
     was_training = backbone.training
     try:
         param = next(backbone.parameters(), None)
@@ -171,15 +244,26 @@ def _probe_channels(backbone, points, probe_shape):
             raise ValueError(
                 f'after={point!r}: {type(backbone).__name__}.forward never '
                 f'calls this submodule (probe input {tuple(probe_shape)})')
-        out = outputs[point]
-        if not isinstance(out, torch.Tensor) or out.dim() != 4:
-            got = (f'a tensor of shape {tuple(out.shape)}' if isinstance(
-                out, torch.Tensor) else f'a {type(out).__name__}')
-            raise ValueError(
-                f'after={point!r}: blocks need an (N, C, H, W) tensor, but '
-                f'this submodule outputs {got}; choose a point whose output '
-                f'is a feature map')
-        channels[point] = out.shape[1]
+        out, grid = outputs[point]
+        if isinstance(out, torch.Tensor) and out.dim() == 4:
+            channels[point] = out.shape[1]
+            continue
+        if isinstance(out, torch.Tensor) and out.dim() == 3 and grid and \
+                _grid_tokens(out, grid) is not None:
+            channels[point] = out.shape[2]
+            continue
+        got = (f'a tensor of shape {tuple(out.shape)}' if isinstance(
+            out, torch.Tensor) else f'a {type(out).__name__}')
+        if isinstance(out, torch.Tensor) and out.dim() == 3:
+            got += (' (tokens whose (H, W) grid is unknown: the submodule '
+                    'takes no hw_shape and the backbone has no patch_embed '
+                    'returning one)' if not grid else
+                    f' (fewer tokens than its grid {grid} holds)')
+        raise ValueError(
+            f'after={point!r}: blocks need an (N, C, H, W) tensor or '
+            f'(N, L, C) tokens on a known grid, but this submodule outputs '
+            f'{got}; choose a point whose output is a feature map or the '
+            f'tokens of a transformer block')
     return channels
 
 
@@ -246,18 +330,35 @@ def _matching(backbone, address, pattern):
 
 
 def _stage_names(backbone):
-    """The names of the backbone's stages, in order: ``res_layers`` of the
-    ResNet family (mmseg, mmdet, mmpretrain), else the ``stage*`` entries
-    of ``layers`` (mmdet's CSPDarknet and CSPNeXt)."""
+    """The points after each stage of the backbone, in order:
+    ``res_layers`` of the ResNet family (mmseg, mmdet, mmpretrain); the
+    ``stage*`` entries of ``layers`` (mmdet's CSPDarknet and CSPNeXt); each
+    of ``stages`` (mmpretrain's ConvNeXt), or its last block where a stage
+    has ``blocks`` (Swin, whose stage outputs a tuple); the last encoder
+    layer of each of ``layers`` where those are lists (MiT, SegFormer's:
+    patch embedding, layers, norm)."""
     names = getattr(backbone, 'res_layers', None)
     if names is None:
         names = [n for n in getattr(backbone, 'layers', None) or []
                  if isinstance(n, str) and n.startswith('stage')] or None
+    stages = getattr(backbone, 'stages', None)
+    if names is None and isinstance(stages, nn.ModuleList):
+        names = [f'stages.{i}.blocks.{len(stage.blocks) - 1}'
+                 if isinstance(getattr(stage, 'blocks', None), nn.ModuleList)
+                 else f'stages.{i}' for i, stage in enumerate(stages)]
+    layers = getattr(backbone, 'layers', None)
+    if names is None and isinstance(layers, nn.ModuleList) and len(
+            layers) and all(isinstance(layer, nn.ModuleList) and len(layer) > 1
+                            and isinstance(layer[1], nn.ModuleList)
+                            for layer in layers):
+        names = [f'layers.{i}.1.{len(layer[1]) - 1}'
+                 for i, layer in enumerate(layers)]
     if not names:
         raise ValueError(
             f"where='stage' needs a backbone that lists its stages "
-            f"(res_layers: the ResNet family; layers: CSPDarknet/CSPNeXt); "
-            f"{type(backbone).__name__} has neither: give after=[names]")
+            f"(res_layers: the ResNet family; layers: CSPDarknet/CSPNeXt, "
+            f"MiT; stages: ConvNeXt, Swin); {type(backbone).__name__} has "
+            f"none (a plain ViT has no stages): give after=[names]")
     return list(names)
 
 
@@ -402,7 +503,9 @@ def insert_blocks(backbone, insert, probe_shape=None):
     inserted.register_load_state_dict_post_hook(_report_new_blocks)
     for point in points:
         _submodule(backbone, point).register_forward_hook(
-            _ApplyBlocks(inserted, point))
+            _ApplyBlocks(inserted, point), with_kwargs=True)
+    if _patch_embed(backbone) is not None:
+        _patch_embed(backbone).register_forward_hook(_RecordGrid(inserted))
     return backbone
 
 
