@@ -131,6 +131,46 @@ def det_smoke_options(data_root, size=(128, 128), batch_size=2):
     return opts
 
 
+#: pipeline keys holding an image size, and how to shrink them to ``side``
+_SIZE_KEYS = ('img_scale', 'scale', 'crop_size', 'size')
+
+
+def multi_image_det_smoke_options(cfg, data_root, size=64, batch_size=4):
+    """Overrides for an mmdet COCO config with a multi-image training
+    pipeline (YOLOX's Mosaic/MixUp in a ``MultiImageMixDataset``, RTMDet's
+    CachedMosaic/CachedMixUp): :func:`det_smoke_options`, with every image
+    size of the training pipeline (``img_scale``, ``scale``, ``crop_size``,
+    ``size``; RandomAffine's ``border``) set to ``size``, the data root at
+    the wrapped dataset, and no batch resizing (YOLOX's 480-800 sizes).
+
+    Args:
+        cfg (Config): the loaded config (its pipeline is read).
+        data_root (str): output of ``make_synthetic.py --format coco``.
+        size (int): side of the square training images.
+        batch_size (int): images per iteration.
+    """
+    opts = det_smoke_options(data_root, (size, size), batch_size)
+    for key in ('model.test_cfg.rcnn.score_thr',
+                'train_dataloader.dataset.pipeline.2.scale'):
+        del opts[key]
+    opts['model.data_preprocessor.batch_augments'] = None
+    dataset = cfg.train_dataloader.dataset
+    prefix = 'train_dataloader.dataset'
+    if 'pipeline' in dataset and 'dataset' in dataset:  # a mix wrapper
+        del opts[f'{prefix}.data_root']
+        opts[f'{prefix}.dataset.data_root'] = opts[
+            'val_dataloader.dataset.data_root']
+    for i, step in enumerate(dataset.pipeline):
+        for key in _SIZE_KEYS:
+            if key in step:
+                value = step[key]
+                opts[f'{prefix}.pipeline.{i}.{key}'] = (
+                    size if isinstance(value, int) else (size, size))
+        if step['type'] == 'RandomAffine':
+            opts[f'{prefix}.pipeline.{i}.border'] = (-size // 2, -size // 2)
+    return opts
+
+
 def cls_smoke_options(data_root, batch_size, size=64):
     """Overrides for an mmpretrain ImageNet or CIFAR config (mmpretrain's
     ``imagenet_bs32`` / ``cifar10_bs16`` data bases): one epoch of

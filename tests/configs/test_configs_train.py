@@ -8,7 +8,8 @@ from mmengine.config import Config
 
 from mmattn.testing import (accept_synthetic_cifar, as_cli,
                             cls_smoke_options, det_smoke_options,
-                            long_range_smoke_options, seg_smoke_options)
+                            long_range_smoke_options,
+                            multi_image_det_smoke_options, seg_smoke_options)
 
 ALL_CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
@@ -93,9 +94,17 @@ def test_config_trains_one_iteration(path, cityscapes_root, coco_root,
         opts.update({'train_cfg.max_iters': 1, 'train_cfg.val_interval': 100,
                      'default_hooks.checkpoint.interval': 1})
         expected = 1
+    elif any(step['type'] in ('Mosaic', 'CachedMosaic') for step in
+             cfg.train_dataloader.dataset.get('pipeline', [])):
+        # YOLOX, RTMDet: their mosaic and mix-up at a small size
+        opts = multi_image_det_smoke_options(cfg, coco_root)
+        opts['train_cfg.val_interval'] = 100
+        expected = 1
     elif cfg.default_scope == 'mmseg':
+        # UPerHead's 1x1 pyramid pooling normalises over the batch alone
+        batch = 2 if cfg.model.decode_head.type == 'UPerHead' else 1
         opts = seg_smoke_options(cityscapes_root, size=(64, 128), iters=1,
-                                 batch_size=1, light_backbone=False)
+                                 batch_size=batch, light_backbone=False)
         opts['train_cfg.val_interval'] = 100
         expected = 1
     else:
