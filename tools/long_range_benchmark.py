@@ -1,8 +1,8 @@
 """Long-range benchmark: which attention brings context from far away?
 
 Trains every model of the grid on one recipe (configs/long_range/ for
-segmentation, configs/long_range_det/ for detection) with each seed, and
-writes
+segmentation, configs/long_range_det/ for detection, configs/long_range_cls/
+for classification) with each seed, and writes
 
 * ``OUT/results.json``: one record per run (model, seed, mIoU, cue accuracy,
   swapped-cue accuracy, seconds per iteration, peak memory, params, FLOPs,
@@ -18,6 +18,7 @@ Examples::
     python tools/long_range_benchmark.py --out work_dirs/long_range
     python tools/long_range_benchmark.py --models fcn spa --seeds 0 --iters 300
     python tools/long_range_benchmark.py --task det --out work_dirs/lr_det
+    python tools/long_range_benchmark.py --task cls --out work_dirs/lr_cls
 
 See docs/long_range.md for the recipe, the properties it is checked for and
 the published results.
@@ -36,18 +37,21 @@ if ROOT not in sys.path:
 from mmattn.benchmark import long_range as lr  # noqa: E402
 from mmattn.benchmark import long_range_report as report  # noqa: E402
 
-DEFAULT_ITERS = dict(seg=300, det=300)
+DEFAULT_ITERS = dict(seg=300, det=300, cls=300)
+MODELS = dict(seg=lr.SEG_MODELS, det=lr.DET_MODELS, cls=lr.CLS_MODELS)
+DATA = dict(seg='cityscapes', det='coco', cls='imagenet')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--task', choices=('seg', 'det'), default='seg')
+    parser.add_argument('--task', choices=('seg', 'det', 'cls'),
+                        default='seg')
     parser.add_argument(
         '--models', nargs='+', metavar='NAME',
-        help='models to train (default: all of the task). seg: '
-        + ', '.join(lr.SEG_MODELS) + '; det: ' + ', '.join(lr.DET_MODELS))
+        help='models to train (default: all of the task). ' + '; '.join(
+            f'{task}: ' + ', '.join(names) for task, names in MODELS.items()))
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument(
         '--iters', type=int,
@@ -71,7 +75,7 @@ def parse_args(argv=None):
         'own figure is kept as seconds_per_iter_grid); run it on a quiet '
         'machine')
     args = parser.parse_args(argv)
-    known = lr.SEG_MODELS if args.task == 'seg' else lr.DET_MODELS
+    known = MODELS[args.task]
     args.models = args.models or list(known)
     unknown = [m for m in args.models if m not in known]
     if unknown:
@@ -87,8 +91,8 @@ def parse_args(argv=None):
             parser.error(f'--{name.replace("_", "-")} must be >= 1, '
                          f'got {value}')
     if args.data is None:
-        args.data = osp.join(ROOT, 'data', f'long_range_'
-                             f'{"cityscapes" if args.task == "seg" else "coco"}')
+        args.data = osp.join(ROOT, 'data',
+                             f'long_range_{DATA[args.task]}')
     return args
 
 
@@ -106,6 +110,8 @@ def write_report(out, records, task, meta):
     lr.save_records(osp.join(out, 'results.json'), records, meta)
     if task == 'seg':
         table = report.format_markdown(records, report.SEG_COLUMNS, 'fcn')
+    elif task == 'cls':
+        table = report.format_markdown(records, report.CLS_COLUMNS, 'resnet')
     else:
         table = report.format_markdown(records, report.DET_COLUMNS,
                                        'faster-rcnn')
@@ -113,6 +119,8 @@ def write_report(out, records, task, meta):
         f.write(table)
     if task == 'seg':
         report.plot_seg(records, osp.join(out, 'long_range'))
+    elif task == 'cls':
+        report.plot_cls(records, osp.join(out, 'long_range_cls'))
     else:
         report.plot_det(records, osp.join(out, 'long_range_det'))
     return table
@@ -123,6 +131,8 @@ def _progress(i, total, rec, task, elapsed):
         what = (f'mIoU {rec["mIoU"]:.1f}, cue acc. '
                 f'{rec["cue_accuracy"]:.1f}%, swapped-cue acc. '
                 f'{rec["swapped_cue_accuracy"]:.1f}%')
+    elif task == 'cls':
+        what = f'top-1 {rec["top1"]:.1f}%'
     else:
         what = f'bbox mAP {rec["bbox_mAP"]:.1f}'
     print(f'[long-range] run {i}/{total} {rec["model"]} seed {rec["seed"]}: '
@@ -160,16 +170,23 @@ def main(argv=None):
                              osp.join(args.out, 'samples.png'))
         run = lr.run_seg
         extra = dict(split=split)
+    elif args.task == 'cls':
+        data_meta = lr.ensure_cls_data(args.data, args.num_train,
+                                       args.num_val)
+        run = lr.run_cls
+        extra = {}
     else:
         data_meta = lr.ensure_det_data(args.data, args.num_train,
                                        args.num_val)
         run = lr.run_det
         extra = {}
     meta = dict(task=args.task, iters=args.iters, seeds=args.seeds,
-                data={k: data_meta[k] for k in ('size', 'margin', 'layout',
-                                                'seed')},
-                num_train=len(data_meta['splits']['train']),
-                num_val=len(data_meta['splits']['val']),
+                data={k: data_meta.get(k, 'side-bar') for k in (
+                    'size', 'margin', 'layout', 'seed')},
+                num_train=len((data_meta.get('splits') or
+                               data_meta['labels'])['train']),
+                num_val=len((data_meta.get('splits') or
+                             data_meta['labels'])['val']),
                 command='python tools/long_range_benchmark.py '
                 + ' '.join(argv if argv is not None else sys.argv[1:]))
     records = _load_previous(osp.join(args.out, 'results.json'), args.iters)

@@ -78,6 +78,21 @@ DET_CONFIG_DIR = osp.join(ROOT, 'configs', 'long_range_det')
 DET_DATA = dict(SEG_DATA, num_train=1000, num_val=100)
 del DET_DATA['label_cue_in_train']  # COCO annotates shapes only
 
+#: Classification: model name -> config file in configs/long_range_cls/.
+CLS_MODELS = {
+    'resnet': 'resnet18-tiny_long-range-96x256.py',
+    'se': 'se_resnet18-tiny_long-range-96x256.py',
+    'cbam': 'cbam_resnet18-tiny_long-range-96x256.py',
+    'spenet': 'spenet_resnet18-tiny_long-range-96x256.py',
+    'spa-plugin': 'spa-plugin_resnet18-tiny_long-range-96x256.py',
+}
+CLS_CONFIG_DIR = osp.join(ROOT, 'configs', 'long_range_cls')
+
+#: The classification data: the same scenes, ImageNet layout, labelled by
+#: the bar's colour.
+CLS_DATA = dict(size=(96, 256), num_train=2000, num_val=200, margin=96,
+                seed=0)
+
 
 def seg_config(name):
     """Path of the config of model ``name`` (a key of :data:`SEG_MODELS`)."""
@@ -99,6 +114,12 @@ def ensure_det_data(data_root, num_train=None, num_val=None, **overrides):
     return ensure_data('coco', data_root, num_train, num_val, **overrides)
 
 
+def ensure_cls_data(data_root, num_train=None, num_val=None, **overrides):
+    """The classification data (ImageNet layout); see :func:`ensure_data`."""
+    return ensure_data('imagenet', data_root, num_train, num_val,
+                       **overrides)
+
+
 def ensure_data(fmt, data_root, num_train=None, num_val=None, **overrides):
     """Write the benchmark's synthetic data unless it is there already.
 
@@ -108,8 +129,9 @@ def ensure_data(fmt, data_root, num_train=None, num_val=None, **overrides):
     Returns:
         dict: The meta header (``size``, ``margin``, ``cue_classes`` ...).
     """
-    from mmattn.datasets import META_FILE, make_cityscapes, make_coco
-    recipe = SEG_DATA if fmt == 'cityscapes' else DET_DATA
+    from mmattn.datasets import (META_FILE, make_cityscapes, make_coco,
+                                 make_imagenet)
+    recipe = dict(cityscapes=SEG_DATA, coco=DET_DATA, imagenet=CLS_DATA)[fmt]
     want = dict(recipe, **overrides)
     want['num_train'] = recipe['num_train'] if num_train is None \
         else num_train
@@ -118,10 +140,13 @@ def ensure_data(fmt, data_root, num_train=None, num_val=None, **overrides):
     if osp.exists(meta_path):
         with open(meta_path) as f:
             meta = json.load(f)
+        counts = meta.get('splits') or meta.get('labels') or {}
         have = dict(size=tuple(meta['size']), margin=meta['margin'],
                     seed=meta['seed'], layout=meta.get('layout'),
-                    num_train=len(meta['splits']['train']),
-                    num_val=len(meta['splits']['val']))
+                    num_train=len(counts.get('train', ())),
+                    num_val=len(counts.get('val', ())))
+        if fmt == 'imagenet':
+            del have['layout']
         if 'label_cue_in_train' in want:
             have['label_cue_in_train'] = meta.get('label_cue_in_train')
         if (meta.get('format') == fmt
@@ -131,7 +156,8 @@ def ensure_data(fmt, data_root, num_train=None, num_val=None, **overrides):
           f'{fmt} images of {want["size"][0]}x{want["size"][1]} to '
           f'{data_root}',
           flush=True)
-    make = make_cityscapes if fmt == 'cityscapes' else make_coco
+    make = dict(cityscapes=make_cityscapes, coco=make_coco,
+                imagenet=make_imagenet)[fmt]
     options = {k: v for k, v in want.items() if k != 'size'}
     make(data_root, size=tuple(want['size']), overwrite=True, **options)
     with open(meta_path) as f:
@@ -342,7 +368,10 @@ def measure_cost(model, data_loader):
     with torch.no_grad():
         data = model.data_preprocessor(batch, False)
         one = data['data_samples'][:1]
-        flops = count_flops(lambda: model._forward(data['inputs'][:1], one))
+        # mmpretrain's classifiers have no _forward: mode='tensor' is it
+        forward = getattr(model, '_forward', None) or (
+            lambda inputs, samples: model(inputs, samples, mode='tensor'))
+        flops = count_flops(lambda: forward(data['inputs'][:1], one))
     model.train()
     data = model.data_preprocessor(batch, True)
 
@@ -442,6 +471,38 @@ def run_det(name, seed, iters, data_root, work_dir, batch_size=None):
     return record, runner
 
 
+def cls_run_config(name, data_root, work_dir, iters, seed, batch_size=None):
+    """The config of one classification run of model ``name`` (see
+    :func:`seg_run_config`); validated once, at the end."""
+    from mmengine.config import Config
+    if name not in CLS_MODELS:
+        raise ValueError(f'unknown classification model {name!r}; choose '
+                         f'from {", ".join(CLS_MODELS)}')
+    return _run_options(
+        Config.fromfile(osp.join(CLS_CONFIG_DIR, CLS_MODELS[name])),
+        data_root, work_dir, iters, seed, iters, batch_size)
+
+
+def run_cls(name, seed, iters, data_root, work_dir, batch_size=None):
+    """Train classification model ``name`` once; top-1 (percent) and
+    costs."""
+    cfg = cls_run_config(name, data_root, work_dir, iters, seed, batch_size)
+    log = dict(train_seconds=0.0, loss=[], val=[])
+    start = time.perf_counter()
+    runner = _train(cfg, _curve_hook(log, lambda runner, metrics: dict(
+        top1=float(metrics['accuracy/top1']))))
+    wall = time.perf_counter() - start
+    cost = measure_cost(runner.model, runner.train_dataloader)
+    record = dict(
+        model=name, kind='local' if name == 'resnet' else 'plugin',
+        seed=seed, iters=iters, **log['val'][-1],
+        seconds_per_iter=log['train_seconds'] / iters, wall_seconds=wall,
+        **cost, loss=log['loss'],
+        config=osp.relpath(osp.join(CLS_CONFIG_DIR, CLS_MODELS[name]), ROOT))
+    record.pop('iter', None)
+    return record, runner
+
+
 def time_iterations(name, iters, data_root, work_dir, task='seg',
                     warmup=5, batch_size=None):
     """Median seconds of one training iteration of model ``name``, data
@@ -452,6 +513,8 @@ def time_iterations(name, iters, data_root, work_dir, task='seg',
     if task == 'seg':
         cfg = seg_run_config(name, data_root, work_dir, total, 0,
                              batch_size=batch_size)
+    elif task == 'cls':
+        cfg = cls_run_config(name, data_root, work_dir, total, 0, batch_size)
     else:
         cfg = det_run_config(name, data_root, work_dir, total, 0, batch_size)
     cfg.train_cfg.val_interval = total + 1

@@ -30,6 +30,9 @@ DET_COLUMNS = (
     ('flops', 'GFLOPs (fwd, 1 image)', '.2f'),
 )
 
+#: Columns of the classification table.
+CLS_COLUMNS = (('top1', 'top-1 %', '.1f'), ) + DET_COLUMNS[2:]
+
 _SCALE = {'params': 1e-3, 'flops': 1e-9}
 
 
@@ -223,6 +226,27 @@ def plot_det(records, out_prefix):
              'seconds per training iteration (2 CPU cores)', 'bbox mAP')
     fig.suptitle('Long-range benchmark, detection: bbox mAP against cost '
                  '(red: plain, blue: necks, green: plugins)')
+    fig.tight_layout()
+    path = f'{out_prefix}_cost.png'
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
+def plot_cls(records, out_prefix):
+    """Write ``<prefix>_cost.png``: top-1 against memory and time."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = summarise(records, CLS_COLUMNS)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    _scatter(axes[0], rows, 'peak_memory_mb', 'top1',
+             'peak memory of a training step (MB)', 'top-1 %', 100.0 / 8)
+    _scatter(axes[1], rows, 'seconds_per_iter', 'top1',
+             'seconds per training iteration (2 CPU cores)', 'top-1 %',
+             100.0 / 8)
+    fig.suptitle('Long-range benchmark, classification: top-1 against cost '
+                 '(red: plain, green: plugins; dashed: chance)')
     fig.tight_layout()
     path = f'{out_prefix}_cost.png'
     fig.savefig(path, dpi=110)

@@ -178,6 +178,23 @@ def test_tool_detection_grid(tmp_path, capsys):
     assert (tmp_path / 'out' / 'long_range_det_cost.png').exists()
 
 
+def test_tool_classification_grid(tmp_path, capsys):
+    import long_range_benchmark as tool
+    tool.main(['--task', 'cls', '--models', 'resnet', 'spa-plugin',
+               '--seeds', '0', '--iters', '2', '--num-train', '8',
+               '--num-val', '4', '--data', str(tmp_path / 'data'), '--out',
+               str(tmp_path / 'out')])
+    with open(tmp_path / 'out' / 'results.json') as f:
+        result = json.load(f)
+    runs = result['runs']
+    assert [r['model'] for r in runs] == ['resnet', 'spa-plugin']
+    assert all(0 <= r['top1'] <= 100 and r['flops'] > 0 for r in runs)
+    assert runs[1]['params'] > runs[0]['params']
+    assert result['meta']['num_train'] == 8
+    assert (tmp_path / 'out' / 'long_range_cls_cost.png').exists()
+    assert '| top-1 % |' in open(tmp_path / 'out' / 'results.md').read()
+
+
 def test_tool_refuses_unknown_models(capsys):
     import long_range_benchmark as tool
     with pytest.raises(SystemExit):

@@ -58,13 +58,14 @@ def _label_names(variant):
     return names
 
 
-def _scene(fmt, seed, split, index, h, w):
-    scene = _make_scene(_image_rng(fmt, seed, split, index), h, w)
+def _scene(fmt, seed, split, index, h, w, margin=None):
+    scene = _make_scene(_image_rng(fmt, seed, split, index), h, w,
+                        margin=margin)
     return scene['image'], scene['cues']['angular']  # one bar: one cue
 
 
 def make_imagenet(out_dir, num_train=8, num_val=4, size=(96, 96), seed=0,
-                  overwrite=False):
+                  overwrite=False, margin=None):
     """Write a small synthetic dataset in the ImageNet-1k layout::
 
         out_dir/
@@ -85,6 +86,8 @@ def make_imagenet(out_dir, num_train=8, num_val=4, size=(96, 96), seed=0,
             Default: ``(96, 96)``.
         seed (int): Non-negative seed; the same seed gives identical files.
         overwrite (bool): Replace earlier generated data in ``out_dir``.
+        margin (int, optional): Least distance in pixels between a shape
+            and the bar (see ``docs/synthetic_data.md``).
 
     Returns:
         dict: ``format``, ``out_dir``, ``size``, ``seed``, ``num_images``,
@@ -92,13 +95,13 @@ def make_imagenet(out_dir, num_train=8, num_val=4, size=(96, 96), seed=0,
     """
     h, w, meta = start_dataset('imagenet', out_dir, ['train', 'val', 'meta'],
                                size, num_train, num_val, seed, 'side-bar',
-                               None, IMAGENET_CUE_CLASSES, overwrite)
+                               margin, IMAGENET_CUE_CLASSES, overwrite)
     os.makedirs(osp.join(out_dir, 'meta'), exist_ok=True)
     labels = {}
     for split, count in (('train', num_train), ('val', num_val)):
         lines, labels[split] = [], []
         for index in range(count):
-            image, cue = _scene('imagenet', seed, split, index, h, w)
+            image, cue = _scene('imagenet', seed, split, index, h, w, margin)
             if split == 'train':
                 wnid = IMAGENET_CUE_WNIDS[cue]
                 rel = f'{wnid}/{wnid}_{index}.JPEG'
