@@ -1,17 +1,19 @@
-"""Train a segmentation or detection model from an mmseg/mmdet/mmattn config.
+"""Train a segmentation, detection or classification model from an
+mmseg/mmdet/mmpretrain/mmattn config.
 
     python tools/train.py configs/spanet_r50_cityscapes.py [--work-dir DIR]
         [--resume [CHECKPOINT]] [--amp] [--cfg-options k=v ...]
         [--launcher none|pytorch|slurm] [--allow-nonfinite-loss]
 
-The default scope (mmseg or mmdet) comes from the config. Distributed runs use
-torch.distributed through mmengine (``tools/dist_train.sh``, torchrun, slurm);
-on machines without CUDA they run on gloo. A NaN or infinite loss stops the
-run with an error naming the iteration and the loss term
-(``mmattn.FiniteLossHook``, added unless ``--allow-nonfinite-loss``). An
-unreadable or inconsistent data file raises ``mmattn.engine.BadDataError``
-naming it; ``bad_data = 'skip'`` in the config skips such samples with a
-warning instead (see ``mmattn/engine/data_checks.py``).
+The default scope (mmseg, mmdet or mmpretrain) comes from the config.
+Distributed runs use torch.distributed through mmengine
+(``tools/dist_train.sh``, torchrun, slurm); on machines without CUDA they run
+on gloo. A NaN or infinite loss stops the run with an error naming the
+iteration and the loss term (``mmattn.FiniteLossHook``, added unless
+``--allow-nonfinite-loss``). An unreadable or inconsistent data file raises
+``mmattn.engine.BadDataError`` naming it; ``bad_data = 'skip'`` in the
+config skips such samples with a warning instead (see
+``mmattn/engine/data_checks.py``).
 """
 import argparse
 import os

@@ -59,3 +59,14 @@ def test_backbone_trained_in_mmpretrain_loads_every_key(pretrained, config):
     fresh.init_weights()
     assert any(not torch.equal(fresh.state_dict()[k], trained[k])
                for k in inserted)
+
+
+def test_tools_test_evaluates_the_classifier(pretrained, imagenet_root,
+                                            tmp_path):
+    """tools/test.py serves mmpretrain configs: top-1 of the checkpoint."""
+    import test as test_tool
+    metrics = test_tool.main(
+        [osp.join(ROOT, CLASSIFIER), pretrained[0], '--work-dir',
+         str(tmp_path)] +
+        as_cli(cls_smoke_options(imagenet_root, batch_size=2)))
+    assert 0 <= metrics['accuracy/top1'] <= 100
