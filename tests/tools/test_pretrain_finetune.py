@@ -62,7 +62,7 @@ def test_backbone_trained_in_mmpretrain_loads_every_key(pretrained, config):
 
 
 def test_tools_test_evaluates_the_classifier(pretrained, imagenet_root,
-                                            tmp_path):
+                                             tmp_path):
     """tools/test.py serves mmpretrain configs: top-1 of the checkpoint."""
     import test as test_tool
     metrics = test_tool.main(

@@ -49,6 +49,7 @@ checkpoint holding some of them is left to the normal missing-key report.
 """
 import difflib
 import re
+import types
 
 import torch
 import torch.nn as nn
@@ -111,7 +112,12 @@ class _ApplyBlocks:
                 output = block(output)
             return output
         grid = _grid_of(args, kwargs, self.inserted.grid)
-        prefix, x = _grid_tokens(output, grid)
+        laid_out = _grid_tokens(output, grid) if grid else None
+        if laid_out is None:  # the probe saw a grid; this input gives none
+            raise ValueError(
+                f'after={self.point!r}: {tuple(output.shape)} tokens do not '
+                f'fit the grid {grid} of this forward')
+        prefix, x = laid_out
         for block in blocks:
             x = block(x)
         return torch.cat([prefix, x.flatten(2).transpose(1, 2)], dim=1)
@@ -119,15 +125,16 @@ class _ApplyBlocks:
 
 class _RecordGrid:
     """Forward hook on a ViT's ``patch_embed``: keeps the (H, W) it returns
-    (``(tokens, (H, W))``) for the token points that follow."""
+    (``(tokens, (H, W))``) as ``holder.grid`` for the token points that
+    follow (the holder: the ``InsertedBlocks``, or the probe's record)."""
 
-    def __init__(self, inserted):
-        self.inserted = inserted
+    def __init__(self, holder):
+        self.holder = holder
 
     def __call__(self, module, args, output):
         if isinstance(output, tuple) and len(output) == 2 and \
                 _pair_of_ints(output[1]):
-            self.inserted.grid = tuple(output[1])
+            self.holder.grid = tuple(output[1])
 
 
 class InsertedBlocks(nn.ModuleDict):
@@ -214,18 +221,17 @@ def _probe_channels(backbone, points, probe_shape):
     outputs must have a known grid (:func:`_grid_of`)."""
     if probe_shape is None:
         probe_shape = (1, 3) + _DEFAULT_PROBE_HW
-    outputs, handles, embedded = {}, [], []
+    outputs, handles = {}, []
+    embedded = types.SimpleNamespace(grid=None)
     for point in points:
         def record(module, args, kwargs, output, point=point):
-            grid = _grid_of(args, kwargs, embedded[-1] if embedded else None)
+            grid = _grid_of(args, kwargs, embedded.grid)
             outputs.setdefault(point, (output, grid))
         handles.append(_submodule(backbone, point).register_forward_hook(
             record, with_kwargs=True))
     if _patch_embed(backbone) is not None:
         handles.append(_patch_embed(backbone).register_forward_hook(
-            lambda m, a, out: embedded.append(tuple(out[1])) if isinstance(
-                out, tuple) and len(out) == 2 and _pair_of_ints(out[1])
-            else None))
+            _RecordGrid(embedded)))
     was_training = backbone.training
     try:
         param = next(backbone.parameters(), None)
