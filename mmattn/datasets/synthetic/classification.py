@@ -132,9 +132,9 @@ def make_cifar(out_dir, variant='cifar10', num_train=10, num_val=4, seed=0,
     CIFAR-10 batches.
 
     mmpretrain's ``CIFAR10``/``CIFAR100`` check each file's MD5 against the
-    real archive's; :func:`synthetic_cifar_checksums` gives the sums of
-    these files to put in their place (see
-    :func:`mmattn.testing.accept_synthetic_cifar`).
+    real archive's; the sums of these files are returned and recorded in
+    the meta file, and :func:`mmattn.testing.accept_synthetic_cifar` puts
+    them in place of the real ones.
 
     Args:
         out_dir (str): Dataset root (the ``data_root`` of the dataset).
@@ -185,11 +185,10 @@ def make_cifar(out_dir, variant='cifar10', num_train=10, num_val=4, seed=0,
     files[layout['meta']] = {layout['names_key']: _label_names(variant)}
     checksums = {}
     for name, entry in files.items():
-        path = osp.join(folder, name)
-        with open(path, 'wb') as f:
-            pickle.dump(entry, f, protocol=2)
-        with open(path, 'rb') as f:
-            checksums[name] = hashlib.md5(f.read()).hexdigest()
+        data = pickle.dumps(entry, protocol=2)  # the archive's protocol
+        with open(osp.join(folder, name), 'wb') as f:
+            f.write(data)
+        checksums[name] = hashlib.md5(data).hexdigest()
     meta['labels'] = labels
     meta['checksums'] = checksums
     return finish_dataset(out_dir, meta, num_train, num_val, labels=labels,
