@@ -213,42 +213,37 @@ def paint_samples(split, path, count=4):
     return path
 
 
-def plot_det(records, out_prefix):
-    """Write ``<prefix>_cost.png``: bbox mAP against memory and time."""
+def _plot_cost(records, columns, metric, label, title, out_prefix,
+               chance=None):
+    """Write ``<prefix>_cost.png``: ``metric`` against memory and time."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    rows = summarise(records, DET_COLUMNS)
+    rows = summarise(records, columns)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    _scatter(axes[0], rows, 'peak_memory_mb', 'bbox_mAP',
-             'peak memory of a training step (MB)', 'bbox mAP')
-    _scatter(axes[1], rows, 'seconds_per_iter', 'bbox_mAP',
-             'seconds per training iteration (2 CPU cores)', 'bbox mAP')
-    fig.suptitle('Long-range benchmark, detection: bbox mAP against cost '
-                 '(red: plain, blue: necks, green: plugins)')
+    _scatter(axes[0], rows, 'peak_memory_mb', metric,
+             'peak memory of a training step (MB)', label, chance)
+    _scatter(axes[1], rows, 'seconds_per_iter', metric,
+             'seconds per training iteration (2 CPU cores)', label, chance)
+    fig.suptitle(title)
     fig.tight_layout()
     path = f'{out_prefix}_cost.png'
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return [path]
+
+
+def plot_det(records, out_prefix):
+    """Write ``<prefix>_cost.png``: bbox mAP against memory and time."""
+    return _plot_cost(
+        records, DET_COLUMNS, 'bbox_mAP', 'bbox mAP',
+        'Long-range benchmark, detection: bbox mAP against cost (red: '
+        'plain, blue: necks, green: plugins)', out_prefix)
 
 
 def plot_cls(records, out_prefix):
     """Write ``<prefix>_cost.png``: top-1 against memory and time."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    rows = summarise(records, CLS_COLUMNS)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    _scatter(axes[0], rows, 'peak_memory_mb', 'top1',
-             'peak memory of a training step (MB)', 'top-1 %', 100.0 / 8)
-    _scatter(axes[1], rows, 'seconds_per_iter', 'top1',
-             'seconds per training iteration (2 CPU cores)', 'top-1 %',
-             100.0 / 8)
-    fig.suptitle('Long-range benchmark, classification: top-1 against cost '
-                 '(red: plain, green: plugins; dashed: chance)')
-    fig.tight_layout()
-    path = f'{out_prefix}_cost.png'
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return _plot_cost(
+        records, CLS_COLUMNS, 'top1', 'top-1 %',
+        'Long-range benchmark, classification: top-1 against cost (red: '
+        'plain, green: plugins; dashed: chance)', out_prefix, 100.0 / 8)
