@@ -107,7 +107,9 @@ def test_config_trains_one_iteration(path, cityscapes_root, coco_root,
         expected = 1
     elif cfg.default_scope == 'mmseg':
         # UPerHead's 1x1 pyramid pooling normalises over the batch alone
-        batch = 2 if cfg.model.decode_head.type == 'UPerHead' else 1
+        heads = cfg.model.decode_head
+        heads = heads if isinstance(heads, list) else [heads]
+        batch = 2 if any(h.type == 'UPerHead' for h in heads) else 1
         opts = seg_smoke_options(cityscapes_root, size=(64, 128), iters=1,
                                  batch_size=batch, light_backbone=False)
         opts['train_cfg.val_interval'] = 100
