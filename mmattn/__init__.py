@@ -1,5 +1,5 @@
-"""mmattn: attention mechanisms of computer vision for MMSegmentation, MMDetection
-and MMPretrain.
+"""mmattn: attention mechanisms of computer vision for MMSegmentation,
+MMDetection and MMPretrain.
 
 ``custom_imports=dict(imports=['mmattn'], allow_failed_imports=False)`` in a
 config imports this package, which registers every mmattn module under the

@@ -131,7 +131,7 @@ def det_smoke_options(data_root, size=(128, 128), batch_size=2):
     return opts
 
 
-#: pipeline keys holding an image size, and how to shrink them to ``side``
+#: the keys of a training-pipeline step that hold an image size
 _SIZE_KEYS = ('img_scale', 'scale', 'crop_size', 'size')
 
 

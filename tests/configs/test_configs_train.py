@@ -31,7 +31,6 @@ ALIASES = [p for p in ALL_CONFIGS if _alias_target(p)]
 CONFIGS = [p for p in ALL_CONFIGS if not _alias_target(p)]
 
 
-
 def test_configs_exist():
     names = {osp.relpath(p, osp.join(ROOT, 'configs')) for p in ALL_CONFIGS}
     for required in [
