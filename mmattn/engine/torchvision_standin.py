@@ -65,7 +65,6 @@ class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module = types.ModuleType(spec.name)
         module.__path__ = []
         module.__version__ = '0.0'
-        module.__mmattn_standin__ = True
 
         def placeholder(attr):
             if attr.startswith('__'):
@@ -81,12 +80,10 @@ class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def torchvision_installed():
-    """Whether a real torchvision can be found (it may still fail to
-    import; :func:`torchvision_standin` then leaves that error alone)."""
-    return any(_is_torchvision(n) and not getattr(m, '__mmattn_standin__',
-                                                  False)
-               for n, m in sys.modules.items()) or \
-        importlib.util.find_spec('torchvision') is not None
+    """Whether a torchvision can be found: a real one (it may still fail to
+    import; :func:`torchvision_standin` then leaves that error alone), or
+    the stand-in of an enclosing :func:`torchvision_standin` block."""
+    return importlib.util.find_spec('torchvision') is not None
 
 
 @contextlib.contextmanager
