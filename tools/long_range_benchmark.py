@@ -180,13 +180,11 @@ def main(argv=None):
                                        args.num_val)
         run = lr.run_det
         extra = {}
+    num_train, num_val = lr.split_sizes(data_meta)
     meta = dict(task=args.task, iters=args.iters, seeds=args.seeds,
-                data={k: data_meta.get(k, 'side-bar') for k in (
-                    'size', 'margin', 'layout', 'seed')},
-                num_train=len((data_meta.get('splits') or
-                               data_meta['labels'])['train']),
-                num_val=len((data_meta.get('splits') or
-                             data_meta['labels'])['val']),
+                data={k: data_meta[k] for k in ('size', 'margin', 'layout',
+                                                'seed')},
+                num_train=num_train, num_val=num_val,
                 command='python tools/long_range_benchmark.py '
                 + ' '.join(argv if argv is not None else sys.argv[1:]))
     records = _load_previous(osp.join(args.out, 'results.json'), args.iters)

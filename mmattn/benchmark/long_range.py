@@ -140,15 +140,14 @@ def ensure_data(fmt, data_root, num_train=None, num_val=None, **overrides):
     if osp.exists(meta_path):
         with open(meta_path) as f:
             meta = json.load(f)
-        counts = meta.get('splits') or meta.get('labels') or {}
-        have = dict(size=tuple(meta['size']), margin=meta['margin'],
-                    seed=meta['seed'], layout=meta.get('layout'),
-                    num_train=len(counts.get('train', ())),
-                    num_val=len(counts.get('val', ())))
-        if fmt == 'imagenet':
-            del have['layout']
-        if 'label_cue_in_train' in want:
-            have['label_cue_in_train'] = meta.get('label_cue_in_train')
+        sizes = split_sizes(meta)
+        found = dict(size=tuple(meta['size']), margin=meta['margin'],
+                     seed=meta['seed'], layout=meta.get('layout'),
+                     label_cue_in_train=meta.get('label_cue_in_train'),
+                     num_train=sizes[0], num_val=sizes[1])
+        # only what the recipe sets is compared (COCO has no label rule,
+        # the classification writer no layout choice)
+        have = {key: found.get(key) for key in want}
         if (meta.get('format') == fmt
                 and have == dict(want, size=tuple(want['size']))):
             return meta
@@ -162,6 +161,13 @@ def ensure_data(fmt, data_root, num_train=None, num_val=None, **overrides):
     make(data_root, size=tuple(want['size']), overwrite=True, **options)
     with open(meta_path) as f:
         return json.load(f)
+
+
+def split_sizes(meta):
+    """(training, validation) image counts of a dataset's meta file: its
+    per-image records (Cityscapes, COCO) or its labels (ImageNet)."""
+    per_split = meta.get('splits') or meta['labels']
+    return len(per_split['train']), len(per_split['val'])
 
 
 def load_split(data_root, split='val', limit=None):
