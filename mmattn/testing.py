@@ -10,12 +10,24 @@ downloaded), run in the main process and shrink image sizes and iterations.
 ``tools/analysis_tools/gpu_check.py`` (this module imports nothing at import
 time, so the GPU check reaches it without OpenMMLab).
 """
+import contextlib
 
 
 def _as_argv(options):
     # DictAction reads tuples, numbers and None from their str(); strings are
     # taken verbatim, so they must not be quoted.
     return [f'{k}={v}' for k, v in options.items()]
+
+
+def _loaders_reading(data_root):
+    """The three data loaders in the main process (no workers to start or
+    keep), each reading ``data_root``."""
+    opts = {}
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts[f'{loader}.num_workers'] = 0
+        opts[f'{loader}.persistent_workers'] = False
+        opts[f'{loader}.dataset.data_root'] = data_root
+    return opts
 
 
 def seg_smoke_options(data_root, size=(128, 256), iters=2, batch_size=2,
@@ -58,10 +70,7 @@ def seg_smoke_options(data_root, size=(128, 256), iters=2, batch_size=2,
         'val_dataloader.dataset.pipeline.1.scale': (w, h),
         'test_dataloader.dataset.pipeline.1.scale': (w, h),
     }
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts[f'{loader}.num_workers'] = 0
-        opts[f'{loader}.persistent_workers'] = False
-        opts[f'{loader}.dataset.data_root'] = data_root
+    opts.update(_loaders_reading(data_root))
     if light_backbone:
         opts.update({
             'model.backbone.depth': 18,
@@ -89,9 +98,7 @@ def long_range_smoke_options(data_root, iters=1, batch_size=1):
         'default_hooks.checkpoint.interval': iters,
         'log_processor.window_size': 1,
     }
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts[f'{loader}.num_workers'] = 0
-        opts[f'{loader}.dataset.data_root'] = data_root
+    opts.update(_loaders_reading(data_root))
     return opts
 
 
@@ -124,10 +131,7 @@ def det_smoke_options(data_root, size=(128, 128), batch_size=2):
         'val_evaluator.ann_file': val_ann,
         'test_evaluator.ann_file': val_ann,
     }
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts[f'{loader}.num_workers'] = 0
-        opts[f'{loader}.persistent_workers'] = False
-        opts[f'{loader}.dataset.data_root'] = data_root
+    opts.update(_loaders_reading(data_root))
     return opts
 
 
@@ -201,19 +205,16 @@ def cls_smoke_options(data_root, batch_size, size=64):
             'test_dataloader.dataset.pipeline.1.scale': size * 8 // 7,
             'test_dataloader.dataset.pipeline.2.crop_size': size,
         })
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts[f'{loader}.num_workers'] = 0
-        opts[f'{loader}.persistent_workers'] = False
-        opts[f'{loader}.dataset.data_root'] = data_root
+    opts.update(_loaders_reading(data_root))
     return opts
 
 
+@contextlib.contextmanager
 def accept_synthetic_cifar(data_root):
     """A context manager in which mmpretrain's ``CIFAR10`` and ``CIFAR100``
     accept the synthetic files of ``data_root``: they check every file's
     MD5 against the real archive's, and here the checksums the generator
     recorded stand in for those. The loading code is theirs, unchanged."""
-    import contextlib
     import json
     import os.path as osp
 
@@ -228,18 +229,14 @@ def accept_synthetic_cifar(data_root):
         train_list=[[n, sums[n]] for n, _ in cls.train_list],
         test_list=[[n, sums[n]] for n, _ in cls.test_list],
         meta=dict(cls.meta, md5=sums[cls.meta['filename']]))
-
-    @contextlib.contextmanager
-    def accepting():
-        saved = {k: cls.__dict__[k] for k in patched}
-        for key, value in patched.items():
+    saved = {key: cls.__dict__[key] for key in patched}
+    for key, value in patched.items():
+        setattr(cls, key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
             setattr(cls, key, value)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                setattr(cls, key, value)
-    return accepting()
 
 
 def as_cli(options):
