@@ -217,8 +217,9 @@ def _patch_embed(backbone):
 
 
 def _probe_channels(backbone, points, probe_shape):
-    """Channels of each point's output, from one no-grad forward; token
-    outputs must have a known grid (:func:`_grid_of`)."""
+    """Channels of each point's output, from one no-grad forward, and the
+    points whose output is tokens (which must have a known grid, see
+    :func:`_grid_of`)."""
     if probe_shape is None:
         probe_shape = (1, 3) + _DEFAULT_PROBE_HW
     outputs, handles = {}, []
@@ -244,7 +245,7 @@ def _probe_channels(backbone, points, probe_shape):
         backbone.train(was_training)
         for handle in handles:
             handle.remove()
-    channels = {}
+    channels, tokens = {}, set()
     for point in points:
         if point not in outputs:
             raise ValueError(
@@ -257,6 +258,7 @@ def _probe_channels(backbone, points, probe_shape):
         if isinstance(out, torch.Tensor) and out.dim() == 3 and grid and \
                 _grid_tokens(out, grid) is not None:
             channels[point] = out.shape[2]
+            tokens.add(point)
             continue
         got = (f'a tensor of shape {tuple(out.shape)}' if isinstance(
             out, torch.Tensor) else f'a {type(out).__name__}')
@@ -270,7 +272,7 @@ def _probe_channels(backbone, points, probe_shape):
             f'(N, L, C) tokens on a known grid, but this submodule outputs '
             f'{got}; choose a point whose output is a feature map or the '
             f'tokens of a transformer block')
-    return channels
+    return channels, tokens
 
 
 #: the keys an insert entry may have; exactly one of the first three
@@ -344,15 +346,15 @@ def _stage_names(backbone):
     layer of each of ``layers`` where those are lists (MiT, SegFormer's:
     patch embedding, layers, norm)."""
     names = getattr(backbone, 'res_layers', None)
+    layers = getattr(backbone, 'layers', None)
     if names is None:
-        names = [n for n in getattr(backbone, 'layers', None) or []
+        names = [n for n in layers or []
                  if isinstance(n, str) and n.startswith('stage')] or None
     stages = getattr(backbone, 'stages', None)
     if names is None and isinstance(stages, nn.ModuleList):
         names = [f'stages.{i}.blocks.{len(stage.blocks) - 1}'
                  if isinstance(getattr(stage, 'blocks', None), nn.ModuleList)
                  else f'stages.{i}' for i, stage in enumerate(stages)]
-    layers = getattr(backbone, 'layers', None)
     if names is None and isinstance(layers, nn.ModuleList) and len(
             layers) and all(isinstance(layer, nn.ModuleList) and len(layer) > 1
                             and isinstance(layer[1], nn.ModuleList)
@@ -497,7 +499,7 @@ def insert_blocks(backbone, insert, probe_shape=None):
     points = list(dict.fromkeys(a for a, _ in entries))
     for point in points:
         _submodule(backbone, point)  # fail on a bad name before the probe
-    channels = _probe_channels(backbone, points, probe_shape)
+    channels, tokens = _probe_channels(backbone, points, probe_shape)
     inserted = InsertedBlocks()
     for point, block in entries:
         inserted.add(point,
@@ -510,7 +512,7 @@ def insert_blocks(backbone, insert, probe_shape=None):
     for point in points:
         _submodule(backbone, point).register_forward_hook(
             _ApplyBlocks(inserted, point), with_kwargs=True)
-    if _patch_embed(backbone) is not None:
+    if tokens and _patch_embed(backbone) is not None:  # a ViT's grid
         _patch_embed(backbone).register_forward_hook(_RecordGrid(inserted))
     return backbone
 
