@@ -2,14 +2,14 @@
 # baseline. Data: the segmentation benchmark's scenes in the ImageNet layout,
 # written by tools/long_range_benchmark.py --task cls (or
 # tools/dataset_converters/make_synthetic.py --format imagenet --size 96x256
-# --num-train 2000 --num-val 200): the label of an image is the class of its
-# side bar's colour (8 of the 1000 ImageNet classes). The backbone is the
-# segmentation recipe's ResNetV1c-18 cut to two stages at width 32, then
-# global average pooling and a linear classifier. Unlike a pixel's label, an
-# image's is read through the global pooling, which sees the bar from
-# anywhere: this task checks that attention keeps or helps top-1 and costs
-# what it costs; it cannot make a local model blind to the cue
-# (docs/long_range.md).
+# --num-train 2000 --num-val 200 --margin 96): the label of an image is the
+# class of its side bar's colour (8 of the 1000 ImageNet classes). The
+# backbone is the segmentation recipe's ResNetV1c-18 cut to two stages at
+# width 32, then global average pooling and a linear classifier. Unlike a
+# pixel's label, an image's is read through the global pooling, which sees
+# the bar from anywhere: this task checks that attention keeps or helps
+# top-1 and costs what it costs; it cannot make a local model blind to the
+# cue (docs/long_range.md).
 _base_ = ['mmpretrain::_base_/default_runtime.py']
 custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
 

@@ -13,8 +13,8 @@ Examples::
         --format cifar10 --out data/synthetic_cifar10
 
 ImageNet and CIFAR sets (mmpretrain's layouts) hold side-bar scenes labelled
-by the bar's colour; CIFAR images are 32x32 and take no --size, --layout or
---margin.
+by the bar's colour (no --layout); CIFAR images are 32x32 and take no --size
+or --margin either.
 
 The rules of the scenes are described in ``docs/synthetic_data.md``; the
 generator itself is :mod:`mmattn.datasets.synthetic`.
@@ -34,6 +34,12 @@ DEFAULTS = dict(
     cifar10=dict(num_train=10, num_val=4, size=(32, 32)),
     cifar100=dict(num_train=10, num_val=4, size=(32, 32)))
 CLASSIFICATION = ('imagenet', 'cifar10', 'cifar100')
+#: options a classification format does not take, and why
+FIXED = dict(imagenet=('layout', ), cifar10=('size', 'margin', 'layout'),
+             cifar100=('size', 'margin', 'layout'))
+FIXED_WHY = dict(imagenet='side-bar scenes: one bar, one label',
+                 cifar10='32x32 side-bar scenes',
+                 cifar100='32x32 side-bar scenes')
 
 
 def _size(text):
@@ -104,17 +110,11 @@ def parse_args(argv=None):
         '--overwrite', action='store_true',
         help='replace data generated earlier in --out')
     args = parser.parse_args(argv)
-    if args.format.startswith('cifar'):
-        given = [f'--{k}' for k in ('size', 'margin') if getattr(args, k)
-                 is not None] + (['--layout'] if args.layout != LAYOUTS[0]
-                                 else [])
-        if given:
-            parser.error(f'{", ".join(given)} cannot be set for '
-                         f'--format {args.format} (32x32 side-bar scenes)')
-    elif args.format == 'imagenet' and (args.margin is not None
-                                        or args.layout != LAYOUTS[0]):
-        parser.error('--format imagenet writes side-bar scenes with the '
-                     'default margin: no --layout or --margin')
+    given = [f'--{k}' for k in FIXED.get(args.format, ())
+             if getattr(args, k) not in (None, LAYOUTS[0])]
+    if given:
+        parser.error(f'{", ".join(given)} cannot be set for --format '
+                     f'{args.format} ({FIXED_WHY[args.format]})')
     for key, value in DEFAULTS[args.format].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -135,7 +135,8 @@ def main(argv=None):
                   seed=args.seed, overwrite=args.overwrite)
     try:
         if args.format == 'imagenet':
-            summary = make_imagenet(args.out, size=args.size, **counts)
+            summary = make_imagenet(args.out, size=args.size,
+                                    margin=args.margin, **counts)
         elif args.format in CLASSIFICATION:
             summary = make_cifar(args.out, args.format, **counts)
         else:
