@@ -456,25 +456,33 @@ def det_run_config(name, data_root, work_dir, iters, seed, batch_size=None):
     return cfg
 
 
-def run_det(name, seed, iters, data_root, work_dir, batch_size=None):
-    """Train detection model ``name`` once; bbox mAP (percent) and costs."""
-    cfg = det_run_config(name, data_root, work_dir, iters, seed, batch_size)
+def _run_validated_once(cfg, evaluate, name, kind, seed, iters, config):
+    """Train ``cfg`` (validated once, at the end) and make the record of
+    the run: the final metrics ``evaluate(runner, metrics)`` returns, the
+    time, the costs and the loss curve. Returns ``(record, runner)``."""
     log = dict(train_seconds=0.0, loss=[], val=[])
     start = time.perf_counter()
-    runner = _train(cfg, _curve_hook(log, lambda runner, metrics: {
-        key: 100.0 * float(metrics[f'coco/{key}'])
-        for key in ('bbox_mAP', 'bbox_mAP_50')}))
+    runner = _train(cfg, _curve_hook(log, evaluate))
     wall = time.perf_counter() - start
     cost = measure_cost(runner.model, runner.train_dataloader)
     record = dict(
-        model=name, kind='local' if name == 'faster-rcnn' else
-        ('neck' if name.endswith('-neck') else 'plugin'),
-        seed=seed, iters=iters, **log['val'][-1],
+        model=name, kind=kind, seed=seed, iters=iters, **log['val'][-1],
         seconds_per_iter=log['train_seconds'] / iters, wall_seconds=wall,
-        **cost, loss=log['loss'],
-        config=osp.relpath(osp.join(DET_CONFIG_DIR, DET_MODELS[name]), ROOT))
+        **cost, loss=log['loss'], config=osp.relpath(config, ROOT))
     record.pop('iter', None)
     return record, runner
+
+
+def run_det(name, seed, iters, data_root, work_dir, batch_size=None):
+    """Train detection model ``name`` once; bbox mAP (percent) and costs."""
+    return _run_validated_once(
+        det_run_config(name, data_root, work_dir, iters, seed, batch_size),
+        lambda runner, metrics: {
+            key: 100.0 * float(metrics[f'coco/{key}'])
+            for key in ('bbox_mAP', 'bbox_mAP_50')},
+        name, 'local' if name == 'faster-rcnn' else
+        ('neck' if name.endswith('-neck') else 'plugin'), seed, iters,
+        osp.join(DET_CONFIG_DIR, DET_MODELS[name]))
 
 
 def cls_run_config(name, data_root, work_dir, iters, seed, batch_size=None):
@@ -492,21 +500,11 @@ def cls_run_config(name, data_root, work_dir, iters, seed, batch_size=None):
 def run_cls(name, seed, iters, data_root, work_dir, batch_size=None):
     """Train classification model ``name`` once; top-1 (percent) and
     costs."""
-    cfg = cls_run_config(name, data_root, work_dir, iters, seed, batch_size)
-    log = dict(train_seconds=0.0, loss=[], val=[])
-    start = time.perf_counter()
-    runner = _train(cfg, _curve_hook(log, lambda runner, metrics: dict(
-        top1=float(metrics['accuracy/top1']))))
-    wall = time.perf_counter() - start
-    cost = measure_cost(runner.model, runner.train_dataloader)
-    record = dict(
-        model=name, kind='local' if name == 'resnet' else 'plugin',
-        seed=seed, iters=iters, **log['val'][-1],
-        seconds_per_iter=log['train_seconds'] / iters, wall_seconds=wall,
-        **cost, loss=log['loss'],
-        config=osp.relpath(osp.join(CLS_CONFIG_DIR, CLS_MODELS[name]), ROOT))
-    record.pop('iter', None)
-    return record, runner
+    return _run_validated_once(
+        cls_run_config(name, data_root, work_dir, iters, seed, batch_size),
+        lambda runner, metrics: dict(top1=float(metrics['accuracy/top1'])),
+        name, 'local' if name == 'resnet' else 'plugin', seed, iters,
+        osp.join(CLS_CONFIG_DIR, CLS_MODELS[name]))
 
 
 def time_iterations(name, iters, data_root, work_dir, task='seg',
