@@ -2,8 +2,15 @@
 
 Used by tools/install.sh to recognise a warm environment, and useful by hand:
 ``python tools/check_install.py`` prints what is installed.
+
+mmcv's compiled ops are checked against the installed torch: an mmcv built by
+tools/build_mmcv.py records the torch it was compiled for, and a different
+torch is refused; a CUDA torch that sees a GPU (or with ``MMATTN_CUDA_OPS=1``)
+refuses an mmcv whose ops are CPU-only. Each refusal names the cause and the
+command that fixes it.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 import warnings
@@ -22,6 +29,94 @@ def read_pins():
                 name, version = line.split('==')
                 pins[name.strip()] = version.strip()
     return pins
+
+
+REBUILD = 'python tools/build_mmcv.py --install (or make install)'
+
+
+def torch_facts():
+    import torch
+    return dict(version=torch.__version__,
+                git_version=torch.version.git_version,
+                cuda=torch.version.cuda,
+                gpu_visible=torch.cuda.is_available())
+
+
+def mmcv_ext_facts():
+    """What the installed mmcv's compiled ops were built for and hold."""
+    import mmcv._ext
+    try:
+        from mmcv import _mmattn_build
+        build = _mmattn_build.BUILD
+    except ImportError:  # built elsewhere (an OpenMMLab wheel, by hand)
+        build = None
+    with open(mmcv._ext.__file__, 'rb') as f:
+        binary = f.read()
+    return dict(build=build,
+                compiled_cuda=mmcv._ext.get_compiling_cuda_version(),
+                kernels=[k for k in CUDA_KERNELS if k.encode() in binary])
+
+
+# Kernel launchers of the ops mmattn's configs use on the GPU: RoIAlign
+# (two-stage detectors), NMS (every detector), criss-cross attention (CCNet).
+CUDA_KERNELS = ('ROIAlignForwardCUDAKernelLauncher', 'NMSCUDAKernelLauncher',
+                'CAForwardCUDAKernelLauncher')
+
+
+def mmcv_build_problems(torch_facts, ext, environ):
+    """What is wrong with mmcv's compiled ops for this torch (a list of
+    messages, each with its cause and fix)."""
+    found = []
+    build = ext['build']
+    if build is not None and (
+            build['torch_version'] != torch_facts['version'] or
+            build['torch_git_version'] != torch_facts['git_version']):
+        found.append(
+            f"mmcv's ops were compiled for torch {build['torch_version']} "
+            f"(commit {str(build['torch_git_version'])[:12]}), but torch "
+            f"{torch_facts['version']} (commit "
+            f"{str(torch_facts['git_version'])[:12]}) is installed: they "
+            f'may crash or compute wrongly; rebuild: {REBUILD}')
+    has_cuda = ext['compiled_cuda'] != 'not available'
+    asked = environ.get('MMATTN_CUDA_OPS') == '1'
+    if torch_facts['cuda'] and (torch_facts['gpu_visible'] or asked):
+        why = ('this torch sees a GPU' if torch_facts['gpu_visible'] else
+               'MMATTN_CUDA_OPS=1 asks for them')
+        if not has_cuda:
+            found.append(
+                "mmcv's compiled ops are CPU-only, but torch "
+                f"{torch_facts['version']} is a CUDA build and {why}: "
+                'RoIAlign, NMS and the other ops would fail on the first '
+                f'CUDA tensor; rebuild with CUDA ops: MMATTN_CUDA_OPS=1 '
+                f'{REBUILD}')
+        elif len(ext['kernels']) < len(CUDA_KERNELS):
+            missing = sorted(set(CUDA_KERNELS) - set(ext['kernels']))
+            found.append(f"mmcv's compiled ops lack the CUDA kernels "
+                         f"{', '.join(missing)}; rebuild: MMATTN_CUDA_OPS=1 "
+                         f'{REBUILD}')
+    if has_cuda and torch_facts['cuda'] and \
+            ext['compiled_cuda'].split('.')[0] != \
+            torch_facts['cuda'].split('.')[0]:
+        found.append(f"mmcv's ops were compiled with CUDA "
+                     f"{ext['compiled_cuda']}, torch uses CUDA "
+                     f"{torch_facts['cuda']}; rebuild: MMATTN_CUDA_OPS=1 "
+                     f'{REBUILD}')
+    return found
+
+
+def describe_mmcv():
+    ext = mmcv_ext_facts()
+    if ext['compiled_cuda'] == 'not available':
+        ops = 'CPU ops'
+    else:
+        ops = f"CUDA ops (CUDA {ext['compiled_cuda']}"
+        if ext['build'] and ext['build'].get('cuda_arch_list'):
+            ops += f", architectures {ext['build']['cuda_arch_list']}"
+        ops += ')'
+    origin = ('built by tools/build_mmcv.py with -std=' +
+              ext['build']['cxx_std'] if ext['build'] else
+              'built elsewhere: its torch is not recorded')
+    return f'{ops}, {origin}'
 
 
 def problems():
@@ -50,7 +145,11 @@ def problems():
     try:
         import mmcv._ext  # noqa: F401
     except ImportError as err:
-        found.append(f'mmcv has no compiled ops: {err}')
+        found.append(f'mmcv has no compiled ops (or they do not load: '
+                     f'built for another torch?): {err}; rebuild: {REBUILD}')
+    else:
+        found += mmcv_build_problems(torch_facts(), mmcv_ext_facts(),
+                                     os.environ)
     try:
         import mmattn
         if not osp.abspath(mmattn.__file__).startswith(ROOT + osp.sep):
@@ -87,7 +186,7 @@ def main():
             import mmcv
             import torch
             print(f'ok: torch {torch.__version__}, mmcv {mmcv.__version__} '
-                  'with compiled ops, ' + ', '.join(
+                  f'with {describe_mmcv()}, ' + ', '.join(
                       f'{n} {metadata.version(n)}' for n in DISTRIBUTIONS
                       if n != 'mmcv'))
     sys.exit(1 if found else 0)
