@@ -9,7 +9,10 @@ and its checkpoint writing atomic (see :mod:`mmattn.engine.atomic_checkpoint`),
 and makes bad data files fail with an error naming them
 (:mod:`mmattn.engine.data_checks`).
 """
-from .version import __version__
+from .version import __version__, check_torch_version
+import torch as _torch
+
+check_torch_version(_torch.__version__)  # before anything needs a newer one
 from .engine import (import_mmpretrain, install_atomic_checkpoints,
                      install_checkpoint_safety, install_data_checks)
 

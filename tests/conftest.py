@@ -375,6 +375,33 @@ def config_path(*parts):
     return osp.join(ROOT, 'configs', *parts)
 
 
+# The stack subset (pytest -m stack), run by tools/check_stacks.sh on every
+# supported torch: import and registration, one training iteration per task
+# (segmentation, detection, classification), resume, ONNX export, the ops.
+STACK_SUBSET = (
+    'tests/models/test_registration.py::',
+    'tests/ops/',
+    'tests/tools/test_train_resume.py::test_resume_reproduces_uninterrupted',
+    'tests/tools/test_train_resume.py::test_seg_smoke_train_and_evaluate',
+    'tests/tools/test_train_resume.py::test_det_smoke_train_and_evaluate',
+    'tests/configs/test_configs_train.py::test_config_trains_one_iteration'
+    '[configs/classification/resnet50-se_8xb32_in1k.py]',
+    'tests/configs/test_configs_train.py::test_config_trains_one_iteration'
+    '[configs/spanet/spanet_r50-d8_4xb2-80k_cityscapes-512x1024.py]',
+    'tests/configs/test_configs_train.py::test_config_trains_one_iteration'
+    '[configs/spanet/faster-rcnn_r50-spanet_fpn_1x_coco.py]',
+    'tests/tools/test_export_onnx.py::test_export_tool_verifies_and_onnx',
+    'tests/tools/test_build_mmcv.py::',
+    'tests/engine/test_torchvision_standin.py::',
+)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.startswith(STACK_SUBSET):
+            item.add_marker(pytest.mark.stack)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print how many fuzz cases each block went through, by outcome."""
     fuzz = sys.modules.get('test_fuzz')

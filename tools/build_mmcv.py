@@ -12,7 +12,9 @@ than looked up in a version table:
   ``MMATTN_CUDA_OPS=1`` (or mmcv's own ``FORCE_CUDA=1``); ``MMATTN_CUDA_OPS=0``
   forces CPU ops. They need a CUDA torch and nvcc. The architectures come from
   ``TORCH_CUDA_ARCH_LIST``, else from the visible GPUs, else
-  ``DEFAULT_ARCH_LIST`` (Ampere, Ada... through Hopper);
+  ``DEFAULT_ARCH_LIST``: device code for 8.0 (A100; it also runs on 8.9,
+  Ada), 8.6 (RTX 30xx, A10, A40) and 9.0 (H100/H200), plus 9.0's PTX, which
+  the driver compiles for newer GPUs (Blackwell) at first use;
 * CUDA headers the toolkit lacks (cuBLAS, cuSPARSE...): taken from the
   ``nvidia`` wheels that a pip-installed CUDA torch brings.
 
@@ -51,7 +53,7 @@ MMCV_VERSION = '2.1.0'
 # PyPI's sdist of mmcv 2.1.0; a different file is refused.
 MMCV_SDIST_SHA256 = \
     'd387bcab66b467479b6660310e23746cfc79c6e57acf04094680adb499a5cd3f'
-DEFAULT_ARCH_LIST = '8.0;8.6;8.9;9.0+PTX'
+DEFAULT_ARCH_LIST = '8.0;8.6;9.0+PTX'
 CXX_STANDARDS = ('c++17', 'c++20', 'c++23')
 # The whole patch: the two places mmcv 2.1.0's setup.py fixes -std=c++17
 # (the C++ compiler's and nvcc's flags) read MMCV_CXX_STD instead.
@@ -206,14 +208,12 @@ def plan(environ=None, facts=None):
     if cuda_ops:
         arch, source = cuda_arch_list(environ, facts['gpu_capabilities'])
         home = find_cuda_home(environ)
-        roots = sorted({osp.dirname(osp.dirname(p))
-                        for p in facts['include_paths']
-                        if osp.basename(p) == 'include'} |
-                       set(p for p in sys.path if p.endswith('packages')))
-        # torch's include folder is site-packages/torch/include: its
-        # site-packages is where the nvidia wheels are
-        roots = sorted({osp.dirname(r) if osp.basename(r) == 'torch' else r
-                        for r in roots})
+        # the nvidia wheels lie beside torch: torch's include folder is
+        # site-packages/torch/include
+        roots = [osp.dirname(osp.dirname(p)) for p in facts['include_paths']
+                 if p.endswith(osp.join('torch', 'include'))]
+        roots += [p for p in sys.path if p.endswith('-packages')]
+        roots = list(dict.fromkeys(roots))
         info.update(cuda_arch_list=arch, cuda_arch_source=source,
                     cuda_home=home,
                     cuda_include_dirs=extra_cuda_include_dirs(home, roots))

@@ -12,7 +12,13 @@
 #                                      wheels into a private folder (offline,
 #                                      nothing else touched) and run the
 #                                      check; ARGS go to gpu_check.py
-#                                      (--json FILE, --device, --tiny)
+#                                      (--json FILE, --device, --tiny,
+#                                      --mmcv-wheel FILE: a CUDA mmcv wheel
+#                                      of tools/check_cuda_build.sh, checked
+#                                      when built for the torch found there)
+#
+# The GPU machine's torch is read there (its version is printed first),
+# never assumed to be ours.
 #
 # The check ends within 8 minutes (its own budget is 7; `timeout` stops it at
 # 8). Without CUDA it prints SKIP rows and exits 0. The exit status is 1 when

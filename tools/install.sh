@@ -74,6 +74,11 @@ echo "torch==$TORCH_BUILD" > /tmp/mmattn-constraints.$$.txt
 if [ -n "$TORCHVISION_BUILD" ]; then
   echo "torchvision==$TORCHVISION_BUILD" >> /tmp/mmattn-constraints.$$.txt
 fi
+# An installed numpy stays too: older torch wheels (2.1) need numpy 1.x.
+NUMPY_BUILD="$("$PY" -c 'import numpy; print(numpy.__version__)' 2>/dev/null || true)"
+if [ -n "$NUMPY_BUILD" ]; then
+  echo "numpy==$NUMPY_BUILD" >> /tmp/mmattn-constraints.$$.txt
+fi
 pipq install -r /tmp/mmattn-reqs.$$.txt -c /tmp/mmattn-constraints.$$.txt
 rm -f /tmp/mmattn-reqs.$$.txt /tmp/mmattn-constraints.$$.txt
 pipq install --no-deps -r requirements/tests-no-deps.txt

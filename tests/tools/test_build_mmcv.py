@@ -104,7 +104,7 @@ def test_missing_cuda_headers_come_from_the_nvidia_wheels(tmp_path):
         [str(wheel_include)]
     full = _toolkit(tmp_path / 'full', build_mmcv.CUDA_HEADERS)
     assert build_mmcv.extra_cuda_include_dirs(full, [str(site)]) == []
-    with pytest.raises(build_mmcv.BuildError, match='cusparse.h'):
+    with pytest.raises(build_mmcv.BuildError, match='cublas_v2.h'):
         build_mmcv.extra_cuda_include_dirs(home, [str(tmp_path / 'none')])
 
 
@@ -122,14 +122,16 @@ def test_cache_key_holds_everything_the_binary_depends_on():
         info = build_mmcv.plan(dict({'MMCV_CXX_STD': 'c++20'}, **environ),
                                dict(FACTS, **facts))
         keys.add(info['key'])
-    if build_mmcv.shutil.which('nvcc'):
+    import torch
+    cuda_here = bool(build_mmcv.shutil.which('nvcc') and torch.version.cuda)
+    if cuda_here:  # a CUDA plan needs the toolkit and torch's CUDA headers
         for arch in ('8.0', '9.0'):
             info = _plan({'MMATTN_CUDA_OPS': '1',
                           'TORCH_CUDA_ARCH_LIST': arch},
                          include_paths=_torch_include_paths())
             assert info['cuda_ops'] and arch in info['key']
             keys.add(info['key'])
-    assert len(keys) == (8 if build_mmcv.shutil.which('nvcc') else 5)
+    assert len(keys) == (7 if cuda_here else 5)
     assert all('/' not in key for key in keys)
 
 

@@ -70,3 +70,61 @@ def test_prepared_wheels_give_the_bare_machine_setup(tmp_path):
     for package in ('mmseg', 'mmdet'):
         row = status[('mmseg/mmdet', package)]
         assert row['status'] == 'SKIP' and 'mmcv._ext' in row['detail']
+
+
+def _gpu_check_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'gpu_check', osp.join(ROOT, 'tools', 'analysis_tools',
+                              'gpu_check.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_mmcv_wheel(path, torch_version, git_version):
+    """A wheel holding only the build record tools/build_mmcv.py writes."""
+    import zipfile
+    with zipfile.ZipFile(path, 'w') as wheel:
+        wheel.writestr('mmcv/_mmattn_build.py', 'BUILD = ' + repr(dict(
+            mmcv_version='2.1.0', torch_version=torch_version,
+            torch_git_version=git_version, torch_cuda='12.1',
+            cxx_std='c++17', cuda_ops=True, cuda_arch_list='9.0')) + '\n')
+    return str(path)
+
+
+def test_mmcv_wheel_for_another_torch_is_skipped_naming_both(tmp_path):
+    wheel = _fake_mmcv_wheel(tmp_path / 'mmcv-2.1.0-cp311-cp311-linux.whl',
+                             '2.1.2+cu121', 'a8e7c98cb95ff')
+    rows_file = tmp_path / 'rows.json'
+    done = _run('--mmcv-wheel', wheel, '--json', str(rows_file))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    row = next(r for r in json.loads(rows_file.read_text())
+               if r['section'] == 'mmcv ops')
+    assert row['status'] == 'SKIP'
+    assert 'built for torch 2.1.2+cu121' in row['detail']
+    assert f'this machine has torch {torch.__version__}' in row['detail']
+
+
+def test_mmcv_wheel_fit_reads_the_record(tmp_path):
+    gpu_check = _gpu_check_module()
+    same = _fake_mmcv_wheel(tmp_path / 'same.whl', torch.__version__,
+                            torch.version.git_version)
+    build = gpu_check.mmcv_wheel_build(same)
+    assert build['torch_version'] == torch.__version__
+    assert gpu_check.mmcv_wheel_misfit(build, torch) is None
+    other_commit = dict(build, torch_git_version='0' * 40)
+    assert 'built for torch' in gpu_check.mmcv_wheel_misfit(other_commit,
+                                                            torch)
+    assert 'records no build' in gpu_check.mmcv_wheel_misfit(None, torch)
+
+
+def test_mmcv_ops_check_runs_on_cpu():
+    """The ops section's code path on CPU, with the installed mmcv."""
+    gpu_check = _gpu_check_module()
+    report = gpu_check.Report(budget=300)
+    gpu_check.check_mmcv_ops(report, torch, 'cpu', True)
+    checks = {r['check']: r for r in report.rows}
+    assert set(checks) == {'compiled with', 'RoIAlign', 'NMS',
+                           'CrissCrossAttention'}
+    assert all(r['status'] == 'PASS' for r in report.rows), report.rows

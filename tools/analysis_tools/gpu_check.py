@@ -30,6 +30,13 @@ measured):
    need mmcv's compiled ops (``mmcv._ext``), which mmcv-lite lacks, so on
    the bare machine this is a SKIP line saying so.
 
+6. mmcv ops (with ``--mmcv-wheel FILE``, a wheel of ``tools/build_mmcv.py``
+   or ``tools/check_cuda_build.sh``): the wheel is installed into a private
+   folder only when it was built for this machine's torch (read here, never
+   assumed: the GPU machine's torch may differ from ours; a mismatch is a
+   SKIP row naming both). Its RoIAlign, NMS and criss-cross attention on the
+   device are compared with the same ops on CPU.
+
 Without CUDA every CUDA row is a SKIP and the exit status is 0; ``--device
 cpu --tiny`` runs the same checks on CPU at small sizes (what the test suite
 does). The exit status is 1 when any row FAILs.
@@ -469,6 +476,108 @@ def _openmmlab_step(torch, device, package, tiny):
     return f'{precision} loss {total.item():.3f} at {h}x{w}, batch 2'
 
 
+def mmcv_wheel_build(path):
+    """The build record (``mmcv/_mmattn_build.py``) inside an mmcv wheel,
+    or None when the wheel has none (not built by tools/build_mmcv.py)."""
+    import zipfile
+    with zipfile.ZipFile(path) as wheel:
+        try:
+            source = wheel.read('mmcv/_mmattn_build.py').decode()
+        except KeyError:
+            return None
+    namespace = {}
+    exec(compile(source, f'{path}:mmcv/_mmattn_build.py', 'exec'), namespace)
+    return namespace['BUILD']
+
+
+def mmcv_wheel_misfit(build, torch):
+    """Why a wheel with this build record cannot load beside this torch
+    (a string), or None when it fits."""
+    if build is None:
+        return ('the wheel records no build (not made by '
+                'tools/build_mmcv.py): its torch cannot be checked')
+    if (build['torch_version'], build['torch_git_version']) != \
+            (torch.__version__, torch.version.git_version):
+        return (f"the wheel was built for torch {build['torch_version']}, "
+                f'this machine has torch {torch.__version__}: build one '
+                'here with tools/check_cuda_build.sh, or carry one built '
+                'for this torch')
+    return None
+
+
+def install_mmcv_wheel(report, torch, path):
+    """Put the wheel's mmcv first on sys.path when it fits this torch."""
+    section = 'mmcv ops'
+    misfit = mmcv_wheel_misfit(mmcv_wheel_build(path), torch)
+    if misfit:
+        report.add(section, 'wheel', 'SKIP', misfit)
+        return False
+    import subprocess
+    import tempfile
+    site = tempfile.mkdtemp(prefix='mmattn_gpu_mmcv.')
+    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q',
+                    '--no-index', '--no-deps', '--no-compile',
+                    '--no-cache-dir', '--target', site, path], check=True)
+    sys.path.insert(0, site)  # before mmcv-lite of --wheels
+    for name in [m for m in sys.modules
+                 if m == 'mmcv' or m.startswith('mmcv.')]:
+        sys.modules.pop(name)
+    report.add(section, 'wheel', 'PASS',
+               f'{osp.basename(path)} fits torch {torch.__version__}')
+    return True
+
+
+def check_mmcv_ops(report, torch, device, tiny):
+    """mmcv's compiled RoIAlign, NMS and criss-cross attention on the device
+    against the same ops on CPU."""
+    section = 'mmcv ops'
+    try:
+        import mmcv._ext
+        from mmcv import ops
+    except Exception as err:
+        report.add(section, 'import', 'SKIP',
+                   f'mmcv\'s compiled ops do not import: {err}')
+        return
+    compiled = mmcv._ext.get_compiling_cuda_version()
+    report.add(section, 'compiled with', 'PASS' if device == 'cpu' or
+               compiled != 'not available' else 'FAIL',
+               f'CUDA {compiled}; mmcv from {osp.dirname(mmcv.__file__)}')
+    generator = torch.Generator().manual_seed(0)
+    feats = torch.randn(2, 16, 24, 24, generator=generator)
+    xy = torch.rand(8, 2, generator=generator) * 16
+    rois = torch.cat([torch.randint(0, 2, (8, 1), generator=generator).float(),
+                      xy, xy + 2 + torch.rand(8, 2, generator=generator) * 6],
+                     dim=1)
+
+    def roi_align():
+        align = ops.RoIAlign((7, 7), spatial_scale=1., sampling_ratio=2)
+        out = align(feats.to(device), rois.to(device)).cpu()
+        ref = align(feats, rois)
+        torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+        return f'{tuple(out.shape)} equal to CPU'
+
+    def nms():
+        boxes = rois[:, 1:].contiguous()
+        scores = torch.rand(8, generator=generator)
+        _, keep = ops.nms(boxes.to(device), scores.to(device), 0.3)
+        _, keep_cpu = ops.nms(boxes, scores, 0.3)
+        assert keep.cpu().tolist() == keep_cpu.tolist(), (keep, keep_cpu)
+        return f'{len(keep)} of 8 boxes kept, as on CPU'
+
+    def criss_cross():
+        torch.manual_seed(0)
+        attention = ops.CrissCrossAttention(16)
+        x = torch.randn(1, 16, 9, 11, generator=generator)
+        ref = attention(x)
+        out = attention.to(device)(x.to(device)).cpu()
+        torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+        return f'{tuple(out.shape)} equal to CPU'
+
+    for name, fn in (('RoIAlign', roi_align), ('NMS', nms),
+                     ('CrissCrossAttention', criss_cross)):
+        report.run(section, name, fn)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--device', default=None,
@@ -480,7 +589,12 @@ def main(argv=None):
                         help='seconds after which the remaining checks are '
                         'skipped (default 420: the script must end within '
                         '8 minutes)')
+    parser.add_argument('--mmcv-wheel', metavar='FILE',
+                        help='an mmcv wheel with compiled ops to check '
+                        '(used only if built for the torch here)')
     args = parser.parse_args(argv)
+    if args.mmcv_wheel and not osp.isfile(args.mmcv_wheel):
+        parser.error(f'--mmcv-wheel: no such file: {args.mmcv_wheel}')
     import torch
     report = Report(args.budget)
     cuda = torch.cuda.is_available()
@@ -489,12 +603,15 @@ def main(argv=None):
                f'torch {torch.__version__}, CUDA '
                f'{torch.version.cuda or "none"}, Python '
                f'{sys.version.split()[0]}')
+    mmcv_wheel = args.mmcv_wheel and install_mmcv_wheel(report, torch,
+                                                        args.mmcv_wheel)
     if device is None:
         report.add('environment', 'CUDA device', 'SKIP',
                    'no CUDA device: every CUDA check is skipped (run with '
                    '--device cpu --tiny to exercise them on CPU)')
         for section in ('salient_select', 'dot_product_attention', 'blocks',
-                        'benchmark', 'mmseg/mmdet'):
+                        'benchmark', 'mmseg/mmdet') + (
+                            ('mmcv ops', ) if mmcv_wheel else ()):
             report.add(section, 'all', 'SKIP', 'no CUDA device')
     else:
         if device == 'cuda':
@@ -507,6 +624,8 @@ def main(argv=None):
         for check in (check_salient, check_attention, check_blocks,
                       check_benchmarks, check_openmmlab):
             check(report, torch, device, args.tiny)
+        if mmcv_wheel:
+            check_mmcv_ops(report, torch, device, args.tiny)
     print(report.table(), flush=True)
     if args.json:
         with open(args.json, 'w') as f:
