@@ -90,7 +90,8 @@ def test_check_stacks_lists_the_supported_stacks():
     done = _run('check_stacks.sh', '--list')
     assert done.returncode == 0
     names = [line.split(':')[0] for line in done.stdout.splitlines()]
-    assert names == ['torch2.14.1', 'torch2.13.0-cpu', 'torch2.1.2']
+    assert names == ['torch2.14.1', 'torch2.13.0-cpu', 'torch2.6.0',
+                     'torch2.1.2']
     # the default stack is the pinned one
     pins = open(osp.join(ROOT, 'requirements', 'stack.txt')).read()
     first = done.stdout.splitlines()[0]
