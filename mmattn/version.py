@@ -1,7 +1,9 @@
 """The one place the mmattn version is written, and the oldest torch it
-supports (the oldest stack tools/check_stacks.sh passes: docs/install.md)."""
+supports: the oldest stack of tools/check_stacks.sh that trains and resumes
+(docs/install.md). mmattn's ops need torch.library.custom_op (torch 2.4) and
+its checkpoint loading torch.serialization.safe_globals (2.5)."""
 __version__ = '0.1.0'
-MIN_TORCH_VERSION = '2.1'
+MIN_TORCH_VERSION = '2.6'
 
 
 def check_torch_version(version):

@@ -26,7 +26,7 @@ ROOT_DIR="$(pwd)"
 STACKS=(
   "torch2.14.1|torch==2.14.1 torchvision==0.29.1|default: newest torch with torchvision (CUDA 13.0 build, run on CPU)"
   "torch2.13.0-cpu|torch==2.13.0|CPU build, no torchvision (mmattn's stand-in serves mmpretrain)"
-  "torch2.6.0|torch==2.6.0 torchvision==0.21.0|candidate minimum: mmattn uses torch.library.custom_op (2.4) and torch.serialization.safe_globals (2.5) (CUDA 12.4 build, run on CPU)"
+  "torch2.6.0|torch==2.6.0 torchvision==0.21.0|the minimum: mmattn needs torch.library.custom_op (2.4) and torch.serialization.safe_globals (2.5) (CUDA 12.4 build, run on CPU)"
   "torch2.1.2|torch==2.1.2 torchvision==0.16.2 numpy<2|OpenMMLab mainstream (CUDA 12.1 build, run on CPU; its wheels need numpy 1.x)"
 )
 
