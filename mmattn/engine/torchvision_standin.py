@@ -82,8 +82,13 @@ class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 def torchvision_installed():
     """Whether a torchvision can be found: a real one (it may still fail to
     import; :func:`torchvision_standin` then leaves that error alone), or
-    the stand-in of an enclosing :func:`torchvision_standin` block."""
-    return importlib.util.find_spec('torchvision') is not None
+    the stand-in of an enclosing :func:`torchvision_standin` block. An
+    import hook that refuses torchvision (raises ModuleNotFoundError while
+    looking for it) counts as none."""
+    try:
+        return importlib.util.find_spec('torchvision') is not None
+    except ModuleNotFoundError:
+        return False
 
 
 @contextlib.contextmanager

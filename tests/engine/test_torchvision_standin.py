@@ -1,57 +1,90 @@
 """mmpretrain (and timm) import without torchvision through the stand-in of
-mmattn.engine.torchvision_standin, and nothing else sees the stand-in."""
-import importlib.util
+mmattn.engine.torchvision_standin, and nothing else sees the stand-in.
+
+Each test runs in a fresh interpreter in which torchvision cannot be
+imported: where it is installed (the default stack), an import hook refuses
+it, as a machine without it would; so the stand-in is tested on every
+stack."""
 import subprocess
 import sys
 import textwrap
 
-import pytest
+# Put first on sys.meta_path: torchvision is refused as if not installed.
+WITHOUT_TORCHVISION = textwrap.dedent('''
+    import importlib.abc, sys
 
-import mmattn  # noqa: F401  (imports mmpretrain through the stand-in)
-from mmattn.engine import TorchvisionMissing, torchvision_standin
+    class _NoTorchvision(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name == 'torchvision' or name.startswith('torchvision.'):
+                raise ModuleNotFoundError(f'No module named {name!r}',
+                                          name=name)
+            return None
 
-no_torchvision = pytest.mark.skipif(
-    importlib.util.find_spec('torchvision') is not None,
-    reason='torchvision is installed: the stand-in is never used')
+    sys.meta_path.insert(0, _NoTorchvision())
+''')
 
 
-@no_torchvision
+def _run_without_torchvision(code):
+    done = subprocess.run(
+        [sys.executable, '-c', WITHOUT_TORCHVISION + textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done.stdout
+
+
 def test_mmpretrain_is_imported_and_the_stand_in_is_gone():
-    assert 'mmpretrain.models' in sys.modules
-    assert not [n for n in sys.modules if n.startswith('torchvision')]
-    with pytest.raises(ModuleNotFoundError):
-        import torchvision  # noqa: F401
+    out = _run_without_torchvision('''
+        import mmattn
+        assert 'mmpretrain.models' in sys.modules
+        assert not [n for n in sys.modules if n.startswith('torchvision')]
+        try:
+            import torchvision
+        except ModuleNotFoundError:
+            print('torchvision still missing')
+    ''')
+    assert 'torchvision still missing' in out
 
 
-@no_torchvision
 def test_calling_a_stand_in_attribute_names_it():
-    from mmpretrain.datasets.transforms import processing
-    with pytest.raises(TorchvisionMissing,
-                       match='torchvision.transforms.functional.resized_crop'
-                       ' needs torchvision'):
-        processing.F.resized_crop(None, 0, 0, 1, 1, 1)
+    out = _run_without_torchvision('''
+        import mmattn
+        from mmattn.engine import TorchvisionMissing
+        from mmpretrain.datasets.transforms import processing
+        try:
+            processing.F.resized_crop(None, 0, 0, 1, 1, 1)
+        except TorchvisionMissing as err:
+            print(err)
+    ''')
+    assert 'torchvision.transforms.functional.resized_crop needs ' \
+        'torchvision' in out
 
 
-@no_torchvision
 def test_the_stand_in_lives_only_inside_the_block():
-    with torchvision_standin():
-        import torchvision.ops.boxes as boxes
-        assert boxes.box_iou.__qualname__ == 'torchvision.ops.boxes.box_iou'
-        # subclassing and dict keys work: what importers do at import time
-        assert {boxes.box_iou: 1}[boxes.box_iou] == 1
-        assert boxes.box_iou.real is boxes.box_iou.real
-        assert issubclass(type('Sub', (boxes.box_iou,), {}), boxes.box_iou)
-    assert 'torchvision' not in sys.modules
-    with pytest.raises(ModuleNotFoundError):
-        import torchvision  # noqa: F401,F811
+    out = _run_without_torchvision('''
+        from mmattn.engine import torchvision_standin
+        with torchvision_standin():
+            import torchvision.ops.boxes as boxes
+            assert boxes.box_iou.__qualname__ == \\
+                'torchvision.ops.boxes.box_iou'
+            # subclassing and dict keys work: what importers do at import
+            assert {boxes.box_iou: 1}[boxes.box_iou] == 1
+            assert boxes.box_iou.real is boxes.box_iou.real
+            assert issubclass(type('Sub', (boxes.box_iou,), {}),
+                              boxes.box_iou)
+        assert 'torchvision' not in sys.modules
+        try:
+            import torchvision
+        except ModuleNotFoundError:
+            print('gone after the block')
+    ''')
+    assert 'gone after the block' in out
 
 
-@no_torchvision
 def test_mmpretrain_works_when_mmdet_imported_it_first():
     # mmdet's ReID models try `import mmpretrain` and carry on when it
     # fails, leaving half of mmpretrain in sys.modules: mmattn completes it.
-    code = textwrap.dedent('''
-        import mmdet.models, sys
+    out = _run_without_torchvision('''
+        import mmdet.models
         assert 'mmpretrain.models' not in sys.modules
         import mmattn, torch
         from mmengine.registry import MODELS, init_default_scope
@@ -62,7 +95,20 @@ def test_mmpretrain_works_when_mmdet_imported_it_first():
             head=dict(type='LinearClsHead', num_classes=3, in_channels=512)))
         print(tuple(model(torch.randn(2, 3, 32, 32)).shape))
     ''')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().endswith('(2, 3)')
+    assert out.strip().endswith('(2, 3)')
+
+
+def test_nothing_is_replaced_where_torchvision_imports():
+    """With the real torchvision (where installed), mmpretrain gets it."""
+    import importlib.util
+    if importlib.util.find_spec('torchvision') is None:
+        import pytest
+        pytest.skip('torchvision is not installed here')
+    code = ('import mmattn, sys, torchvision\n'
+            'from mmpretrain.datasets.transforms import processing\n'
+            'print(processing.F.__name__, hasattr(torchvision, "__file__"))')
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ['torchvision.transforms.functional',
+                                   'True']
