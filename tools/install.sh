@@ -88,8 +88,8 @@ log "installing mmengine==$MMENGINE_PIN"
 pipq install --no-deps "mmengine==$MMENGINE_PIN"
 
 STEP="mmcv (compiled ops)"
-# Builds (about 20 minutes on 2 cores, once per torch build and ops target)
-# or reuses the cached wheel; keeps an installed mmcv that already fits.
+# Builds (CPU ops: minutes, CUDA ops: much longer; docs/install.md has the
+# times) or reuses the cached wheel; keeps an installed mmcv that fits.
 "$PY" tools/build_mmcv.py --install --keep-fitting
 
 STEP="mmsegmentation, mmdet and mmpretrain"
