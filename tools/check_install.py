@@ -57,10 +57,12 @@ def mmcv_ext_facts():
                 kernels=[k for k in CUDA_KERNELS if k.encode() in binary])
 
 
-# Kernel launchers of the ops mmattn's configs use on the GPU: RoIAlign
-# (two-stage detectors), NMS (every detector), criss-cross attention (CCNet).
+# Kernel launchers of the compiled ops mmattn's configs use on the GPU:
+# RoIAlign (two-stage detectors), NMS (every detector), sigmoid focal loss
+# (RetinaNet). mmcv 2.1.0's CrissCrossAttention is plain torch (einsum): no
+# kernel of its own.
 CUDA_KERNELS = ('ROIAlignForwardCUDAKernelLauncher', 'NMSCUDAKernelLauncher',
-                'CAForwardCUDAKernelLauncher')
+                'SigmoidFocalLossForwardCUDAKernelLauncher')
 
 
 def mmcv_build_problems(torch_facts, ext, environ):

@@ -98,3 +98,13 @@ def test_check_stacks_lists_the_supported_stacks():
     for pin in ('torch==', 'torchvision=='):
         line = next(x for x in pins.splitlines() if x.startswith(pin))
         assert line in first
+
+
+def test_cuda_build_check_only_needs_a_build(tmp_path):
+    import torch
+    if torch.version.cuda is None:
+        pytest.skip('torch here is a CPU build')
+    done = _run('check_cuda_build.sh', '--python', sys.executable,
+                '--check-only', '--out', str(tmp_path))
+    assert done.returncode == 2
+    assert f'--check-only: no build.json in {tmp_path}' in done.stderr
