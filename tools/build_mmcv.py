@@ -40,6 +40,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import pprint
 import re
 import shutil
 import subprocess
@@ -239,9 +240,7 @@ def build_info_source(info):
             'torch_cuda', 'cxx_std', 'cuda_ops', 'cuda_arch_list')
     return ('"""How mmattn\'s install compiled this mmcv (tools/'
             'build_mmcv.py)."""\nBUILD = ' +
-            json.dumps({k: info[k] for k in keep}, indent=4)
-            .replace('true', 'True').replace('false', 'False')
-            .replace('null', 'None') + '\n')
+            pprint.pformat({k: info[k] for k in keep}) + '\n')
 
 
 def sha256(path):
@@ -294,14 +293,12 @@ def run(cmd, env=None, what='command', log_path=None):
 def report_progress(log_path, stop, seconds):
     """Every `seconds`, how many of mmcv's sources ninja says are built."""
     while not stop.wait(seconds):
-        last = None
         try:
             with open(log_path, errors='replace') as f:
-                for last in re.findall(r'\[\d+/\d+\]', f.read()):
-                    pass
-        except OSError:
-            pass
-        log(f'build: {last or "no source yet"} compiled')
+                built = re.findall(r'\[\d+/\d+\]', f.read())
+        except OSError:  # not written yet
+            built = []
+        log(f'build: {built[-1] if built else "no source yet"} compiled')
 
 
 # ---------------------------------------------------------------- build
@@ -421,10 +418,10 @@ def installed_fit(info, environ):
     build = ext['build']
     if build is None:
         return 'an mmcv built elsewhere whose ops load and fit this torch'
-    same = all(build.get(k) == info[k] for k in
-               ('torch_version', 'torch_git_version', 'cuda_ops'))
-    if same and (not info['cuda_ops'] or
-                 build.get('cuda_arch_list') == info['cuda_arch_list']):
+    # its torch is this one (mmcv_build_problems compared the record)
+    if build['cuda_ops'] == info['cuda_ops'] and (
+            not info['cuda_ops'] or
+            build['cuda_arch_list'] == info['cuda_arch_list']):
         return 'the mmcv this script built for this torch and these ops'
     return None
 

@@ -21,7 +21,7 @@ FACTS = dict(torch_version='2.14.1+cu130', torch_git_version='5c48869085840',
 
 
 def _plan(environ, **facts):
-    environ = dict(environ, MMCV_CXX_STD='c++20')  # no probe
+    environ = dict({'MMCV_CXX_STD': 'c++20'}, **environ)  # no probe
     return build_mmcv.plan(environ, dict(FACTS, **facts))
 
 
@@ -118,10 +118,7 @@ def test_cache_key_holds_everything_the_binary_depends_on():
         ({}, dict(torch_cuda='12.8')),
         ({'MMCV_CXX_STD': 'c++17'}, {}),
     ]:
-        environ = dict(environ)
-        info = build_mmcv.plan(dict({'MMCV_CXX_STD': 'c++20'}, **environ),
-                               dict(FACTS, **facts))
-        keys.add(info['key'])
+        keys.add(_plan(environ, **facts)['key'])
     import torch
     cuda_here = bool(build_mmcv.shutil.which('nvcc') and torch.version.cuda)
     if cuda_here:  # a CUDA plan needs the toolkit and torch's CUDA headers
