@@ -51,10 +51,12 @@ fi
 if [[ "${1:-}" == "--wheels" ]]; then
     dir=${2:?usage: tools/gpu_check.sh --wheels DIR}
     shift 2
-    site=$(mktemp -d /tmp/mmattn_gpu_site.XXXXXX)
+    site=$(mktemp -d "${TMPDIR:-/tmp}/mmattn_gpu_site.XXXXXX")
+    trap 'rm -rf "$site"' EXIT
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile \
         --no-cache-dir --target "$site" "$dir"/*.whl
     export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
 fi
 
-exec timeout 480 "$PYTHON" tools/analysis_tools/gpu_check.py "$@"
+# not exec: the EXIT trap removes the unpacked wheels afterwards
+timeout 480 "$PYTHON" tools/analysis_tools/gpu_check.py "$@"
