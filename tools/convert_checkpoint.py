@@ -22,7 +22,8 @@ import torch
 
 def convert(src, dst, weights_only=False):
     """Load ``src`` without restrictions and save the allow-listed part."""
-    import mmattn  # noqa: F401  (HistoryBuffer pickles without getattr)
+    import mmattn.runtime  # HistoryBuffer pickles without getattr
+    mmattn.runtime.install()
     ckpt = torch.load(src, map_location='cpu', weights_only=False)
     if not isinstance(ckpt, dict):
         raise TypeError(f'{src} holds a {type(ckpt).__name__}, not a dict')

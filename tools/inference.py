@@ -79,6 +79,8 @@ def detect(args, model, stem):
 
 def main(argv=None):
     args = parse_args(argv)
+    import mmattn.runtime
+    mmattn.runtime.install()  # checkpoints load under weights_only
     from mmattn.deployment import load_model
     # mmseg's init_model or mmdet's init_detector, by the config's scope
     model, task = load_model(args.config, args.checkpoint,

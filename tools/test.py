@@ -3,13 +3,15 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--show-dir DIR]
         [--out FILE] [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
 
-Checkpoints load under ``torch.load(weights_only=True)`` with mmattn's
-allow-list: a file carrying any other pickled object is refused.
+It runs with :mod:`mmattn.runtime` installed: checkpoints load under
+``torch.load(weights_only=True)`` with mmattn's allow-list (a file carrying
+any other pickled object is refused), and bad data files are named.
 """
 import argparse
 import os
 
-import mmattn  # noqa: F401  (registers mmattn; safe checkpoint loading)
+import mmattn  # noqa: F401  (registers mmattn's modules)
+import mmattn.runtime
 from mmattn.engine import add_common_args, load_config
 
 
@@ -44,6 +46,7 @@ def main(argv=None):
     from mmengine.runner import Runner
 
     args = parse_args(argv)
+    mmattn.runtime.install()  # idempotent; this tool's runs have it on
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.show_dir:

@@ -10,16 +10,21 @@ Distributed runs use torch.distributed through mmengine
 (``tools/dist_train.sh``, torchrun, slurm); on machines without CUDA they run
 on gloo. A NaN or infinite loss stops the run with an error naming the
 iteration and the loss term (``mmattn.FiniteLossHook``, added unless
-``--allow-nonfinite-loss``). An unreadable or inconsistent data file raises
-``mmattn.engine.BadDataError`` naming it; ``bad_data = 'skip'`` in the
-config skips such samples with a warning instead (see
-``mmattn/engine/data_checks.py``).
+``--allow-nonfinite-loss``).
+
+It runs with :mod:`mmattn.runtime` installed: checkpoints load under
+``weights_only`` and are written atomically, ``--resume`` skips a truncated
+checkpoint, and an unreadable or inconsistent data file raises
+``mmattn.datasets.data_checks.BadDataError`` naming it (``bad_data = 'skip'``
+in the config skips such samples with a warning instead).
 """
 import argparse
 import os
 
-import mmattn  # noqa: F401  (registers mmattn; safe checkpoint loading)
-from mmattn.engine import add_common_args, finish_distributed, load_config
+import mmattn  # noqa: F401  (registers mmattn's modules)
+import mmattn.runtime
+from mmattn.engine import (add_common_args, find_resumable_checkpoint,
+                           finish_distributed, load_config)
 
 
 def parse_args(argv=None):
@@ -50,7 +55,7 @@ def add_finite_loss_hook(cfg):
 def apply_bad_data_policy(cfg):
     """The config's ``bad_data`` ('error', the default, or 'skip') for this
     process and its data-loader workers."""
-    from mmattn.engine import set_bad_data_policy
+    from mmattn.datasets.data_checks import set_bad_data_policy
     if 'bad_data' in cfg:
         set_bad_data_policy(cfg.bad_data)
 
@@ -59,10 +64,12 @@ def main(argv=None):
     from mmengine.runner import Runner
 
     args = parse_args(argv)
+    mmattn.runtime.install()  # idempotent; this tool's runs have it on
     cfg = load_config(args)
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # the newest complete checkpoint of the work dir, or a fresh start
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

@@ -5,7 +5,8 @@
 # lr 0.1, momentum 0.9, weight decay 1e-4, batch 128, 164 epochs, lr x0.1 at
 # epochs 81 and 122; random 32x32 crops of the 4-padded image and flips.
 _base_ = 'mmpretrain::resnet/resnet18_8xb16_cifar10.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         _delete_=True,

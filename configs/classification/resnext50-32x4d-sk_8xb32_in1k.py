@@ -4,7 +4,8 @@
 # al., CVPR 2019). mmdet's ResNeXt offers the conv2 slot (`dcn=`);
 # mmattn.BackboneWithBlocks removes the bn2 that follows it.
 _base_ = 'mmpretrain::resnext/resnext50-32x4d_8xb32_in1k.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         _delete_=True,

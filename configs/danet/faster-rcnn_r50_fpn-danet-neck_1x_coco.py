@@ -5,7 +5,8 @@
 # blocks start as the identity (gamma = 0), so the detector starts as the plain
 # one; in sequence they stay so, where DANet head's sum of the two would not.
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(neck=[
     dict(
         type='FPN',

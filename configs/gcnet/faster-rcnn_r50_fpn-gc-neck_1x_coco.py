@@ -5,7 +5,8 @@
 # linear in H*W, so it is cheap on every level. Its last transform conv starts
 # at zero, so the detector starts as the plain one.
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(neck=[
     dict(
         type='FPN',

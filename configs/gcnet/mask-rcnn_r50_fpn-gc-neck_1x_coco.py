@@ -2,7 +2,8 @@
 # as faster-rcnn_r50_fpn-gc-neck_1x_coco.py: the box and mask heads both read
 # the attended pyramid. Zero-initialised, so the model starts as the plain one.
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(neck=[
     dict(
         type='FPN',

@@ -4,7 +4,8 @@
 # block is linear in H*W; its last transform conv starts at zero, so the
 # detector starts as the plain one. The FPN's keys move under `neck.0.`.
 _base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(neck=[
     dict(
         type='FPN',

@@ -10,7 +10,8 @@
 # shape; every other model of the benchmark keeps this backbone, head width,
 # data and schedule and changes only the head or inserts blocks.
 _base_ = ['mmseg::_base_/default_runtime.py']
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 
 crop_size = (96, 256)
 num_iters = 300

@@ -11,7 +11,8 @@
 # top-1 and costs what it costs; it cannot make a local model blind to the
 # cue (docs/long_range.md).
 _base_ = ['mmpretrain::_base_/default_runtime.py']
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 
 num_iters = 300
 data_preprocessor = dict(

@@ -5,7 +5,8 @@
 # classifier first:
 #   python tools/train.py configs/classification/resnet50-se_8xb32_in1k.py
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         _delete_=True,

@@ -1,7 +1,8 @@
 # Faster R-CNN R50-FPN 1x COCO with SPENet (self-adaptive max/min pooling)
 # after conv3 of every bottleneck (before the residual add), as in the paper.
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(
     backbone=dict(plugins=[
         dict(

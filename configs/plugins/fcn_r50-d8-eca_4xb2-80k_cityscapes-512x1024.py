@@ -1,7 +1,8 @@
 # FCN R50-D8, Cityscapes 512x1024, 80k iterations, with ECA (the authors' kernel sizes 3, 5, 5, 7 per stage)
 # after conv3 of every bottleneck (before the residual add), as in the paper.
 _base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 # The authors' kernel sizes per stage (their ResNet-50 checkpoint, --ksize 3557;
 # mmattn.blocks.ECA_AUTHORS_KERNEL_SIZES), one plugin entry per stage; the
 # paper's adaptive rule (kernel_size=None) would give 5, 5, 5, 7.

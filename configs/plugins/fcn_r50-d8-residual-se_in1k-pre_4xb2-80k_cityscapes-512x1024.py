@@ -6,7 +6,8 @@
 # dilations (D8) differ, which have no weights. Train the classifier first:
 #   python tools/train.py configs/classification/resnet50-se_8xb32_in1k.py
 _base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     pretrained=None,

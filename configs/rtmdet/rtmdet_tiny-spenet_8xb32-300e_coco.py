@@ -6,7 +6,8 @@
 # mmattn.BackboneWithBlocks inserts by role and keeps the backbone's keys,
 # so the ImageNet CSPNeXt-tiny checkpoint loads with the SPEM blocks new.
 _base_ = 'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 checkpoint = 'https://download.openmmlab.com/mmdetection/v3.0/rtmdet/cspnext_rsb_pretrain/cspnext-tiny_imagenet_600e.pth'  # noqa
 model = dict(
     backbone=dict(

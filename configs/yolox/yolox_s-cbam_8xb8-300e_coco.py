@@ -4,7 +4,8 @@
 # mmattn.BackboneWithBlocks inserts by role (where='stage') and keeps the
 # backbone's keys, so YOLOX-S checkpoints load with the CBAM blocks new.
 _base_ = 'mmdet::yolox/yolox_s_8xb8-300e_coco.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         _delete_=True,

@@ -5,18 +5,20 @@ work dir's ``last_checkpoint`` at it. A run killed during the write (a
 pre-empted cluster job, an out-of-memory kill) leaves a truncated file under
 the final name, and ``--resume`` picks it up and fails deep inside torch.
 
-:func:`install_atomic_checkpoints` (called when mmattn is imported) changes
-two things, without changing the file format:
+Two ways to change that, without changing the file format:
 
-* Writing: every file mmengine's local backend writes (``put``,
-  ``put_text``: checkpoints included) and the ``last_checkpoint`` pointer go
-  to a temporary file in the same folder, which is flushed, fsynced and then
-  renamed over the final name (``os.replace`` is atomic on POSIX and
-  Windows). A kill leaves either the old file or the new one, plus at most a
-  stray ``.<name>.<pid>.tmp`` that nothing reads. ``last_checkpoint`` is
-  written after the checkpoint it names, as mmengine already orders it.
-* Resuming: :func:`find_resumable_checkpoint` replaces mmengine's
-  ``find_latest_checkpoint``. When ``last_checkpoint`` names a file that is
+* Writing: every file written through :class:`AtomicLocalBackend` (the file
+  backend ``'mmattn_atomic_local'``, which ``mmattn.AtomicCheckpointHook``
+  uses for its checkpoints; :mod:`mmattn.runtime` puts its methods on
+  mmengine's ``LocalBackend`` for every run) goes to a temporary file in the
+  same folder, which is flushed, fsynced and then renamed over the final
+  name (``os.replace`` is atomic on POSIX and Windows). A kill leaves either
+  the old file or the new one, plus at most a stray ``.<name>.<pid>.tmp``
+  that nothing reads. ``last_checkpoint`` is written after the checkpoint
+  it names, as mmengine already orders it.
+* Resuming: :func:`find_resumable_checkpoint` is what ``tools/train.py
+  --resume`` resumes from (:mod:`mmattn.runtime` also puts it in place of
+  mmengine's ``find_latest_checkpoint``). When ``last_checkpoint`` names a file that is
   missing or incomplete (deleted or truncated by hand, or by mmengine's
   ``max_keep_ckpts`` deleting the old file before a killed write), it warns,
   naming the file and what is wrong, and falls back to the newest complete
@@ -30,9 +32,12 @@ import os.path as osp
 import re
 import zipfile
 
+from mmengine.fileio.backends import LocalBackend, register_backend
+from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
-from .files import read_ends
+from ..files import read_ends
+from ..registry import HOOKS
 
 #: The names mmengine's CheckpointHook gives its checkpoints.
 CHECKPOINT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
@@ -184,17 +189,51 @@ def find_resumable_checkpoint(work_dir):
     return None
 
 
-def _atomic_put(self, obj, filepath):
-    atomic_write(filepath, obj)
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's ``LocalBackend`` whose ``put`` and ``put_text`` write
+    through :func:`atomic_write`: a reader (or a resume after a kill) sees
+    the old file or the whole new one. Registered as the file backend
+    ``'mmattn_atomic_local'``."""
+
+    def put(self, obj, filepath):
+        atomic_write(filepath, obj)
+
+    def put_text(self, obj, filepath, encoding='utf-8'):
+        atomic_write(filepath, obj.encode(encoding))
 
 
-def _atomic_put_text(self, obj, filepath, encoding='utf-8'):
-    atomic_write(filepath, obj.encode(encoding))
+#: The name under which mmengine's ``get_file_backend`` finds it
+#: (``backend_args=dict(backend=ATOMIC_BACKEND)``).
+ATOMIC_BACKEND = 'mmattn_atomic_local'
+register_backend(ATOMIC_BACKEND, AtomicLocalBackend)
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """mmengine's ``CheckpointHook`` writing its checkpoints atomically.
+
+    Its arguments are ``CheckpointHook``'s. Where neither ``backend_args``
+    nor ``file_client_args`` is given and ``out_dir`` is local, the
+    checkpoints go through :class:`AtomicLocalBackend`; a remote
+    ``out_dir`` or an explicit backend is used as given. Select it in a
+    config with ``default_hooks.checkpoint.type='mmattn.AtomicCheckpointHook'``
+    and resume with :func:`find_resumable_checkpoint` (``tools/train.py
+    --resume`` does).
+    """
+
+    def __init__(self, interval=-1, **kwargs):
+        out_dir = kwargs.get('out_dir')
+        if (kwargs.get('backend_args') is None
+                and kwargs.get('file_client_args') is None
+                and (out_dir is None or '://' not in str(out_dir))):
+            kwargs['backend_args'] = dict(backend=ATOMIC_BACKEND)
+        super().__init__(interval, **kwargs)
 
 
 class _AtomicTextFile:
-    """What ``open(path, 'w')`` returns inside mmengine's checkpoint hook:
-    collects the text and writes it with :func:`atomic_write` on close."""
+    """What ``open(path, 'w')`` returns inside mmengine's checkpoint hook
+    under :mod:`mmattn.runtime`: collects the text and writes it with
+    :func:`atomic_write` on close."""
 
     def __init__(self, path):
         self.path = path
@@ -213,20 +252,10 @@ class _AtomicTextFile:
         return False
 
 
-def _checkpoint_hook_open(file, mode='r', *args, **kwargs):
+def checkpoint_hook_open(file, mode='r', *args, **kwargs):
+    """The ``open`` of mmengine's checkpoint hook module under
+    :mod:`mmattn.runtime`: the hook's only use of ``open`` writes
+    ``last_checkpoint``, which this makes atomic."""
     if mode == 'w' and not args and not kwargs:
         return _AtomicTextFile(file)
     return open(file, mode, *args, **kwargs)
-
-
-def install_atomic_checkpoints():
-    """Make mmengine's local writes atomic and its auto-resume check what it
-    resumes from (see the module docstring). Idempotent."""
-    from mmengine.fileio.backends import LocalBackend
-    from mmengine.hooks import checkpoint_hook
-    from mmengine.runner import runner
-    LocalBackend.put = _atomic_put
-    LocalBackend.put_text = _atomic_put_text
-    # the hook writes last_checkpoint with the builtin open, its only open
-    checkpoint_hook.open = _checkpoint_hook_open
-    runner.find_latest_checkpoint = find_resumable_checkpoint

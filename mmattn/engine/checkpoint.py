@@ -2,10 +2,12 @@
 
 torch now refuses any pickled global it does not know, so mmengine's runner
 cannot resume from its own checkpoints: the message hub stores
-``HistoryBuffer`` objects and numpy scalars and arrays. mmattn admits exactly
-those types, and only inside mmengine's checkpoint loader (the ``safe_globals``
-context is entered per load, so a plain ``torch.load`` elsewhere in the process
-is unaffected). Anything else is refused with :class:`UnsafeCheckpointError`,
+``HistoryBuffer`` objects and numpy scalars and arrays. mmengine offers no
+hook into its ``torch.load`` call, so this is one of the changes
+:mod:`mmattn.runtime` applies on request (``mmattn.runtime.install()``),
+never at ``import mmattn``. It admits exactly those types, and only inside
+mmengine's checkpoint loader (the ``safe_globals`` context is entered per
+load, so a plain ``torch.load`` elsewhere in the process is unaffected). Anything else is refused with :class:`UnsafeCheckpointError`,
 which names the offending globals; the weights-only unpickler stops at the
 first unknown global, before anything is called.
 
@@ -29,8 +31,6 @@ import re
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import (CheckpointLoader, load_from_http,
-                                        load_from_local)
 
 from .atomic_checkpoint import check_checkpoint_file
 
@@ -82,7 +82,10 @@ def _history_statistic(obj, name, *default):
 _LOADER_GLOBALS = SAFE_GLOBALS + [(_history_statistic, 'builtins.getattr')]
 
 
-def _history_buffer_getstate(self):
+def history_buffer_getstate(self):
+    """``HistoryBuffer.__getstate__`` under :mod:`mmattn.runtime`: the
+    default statistics are left out of the pickle (see the module
+    docstring)."""
     state = dict(self.__dict__)
     state.pop('statistics_methods', None)
     custom = {
@@ -119,8 +122,10 @@ def _offending_names(filename, err):
     return names or ['(unnamed)']
 
 
-def _with_allow_list(loader):
-    """Wrap an mmengine scheme loader so it loads under the allow-list."""
+def with_allow_list(loader):
+    """An mmengine scheme loader that loads under the allow-list and names
+    what it refuses (:mod:`mmattn.runtime` registers it for local files and
+    http(s))."""
 
     def load(filename, map_location=None, *args, **kwargs):
         if isinstance(filename, str) and '://' not in filename:
@@ -142,17 +147,3 @@ def _with_allow_list(loader):
     load.__name__ = loader.__name__
     load.__doc__ = loader.__doc__
     return load
-
-
-def install_checkpoint_safety():
-    """Make mmengine's checkpoint loading work under ``weights_only=True``.
-
-    Idempotent. Called when mmattn is imported.
-    """
-    HistoryBuffer.__getstate__ = _history_buffer_getstate
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=_with_allow_list(load_from_local), force=True)
-    CheckpointLoader.register_scheme(
-        prefixes=('http://', 'https://'),
-        loader=_with_allow_list(load_from_http),
-        force=True)

@@ -42,6 +42,11 @@ def load_config(args):
         raise ValueError(
             f'{args.config} sets no default_scope: inherit from an mmseg or '
             "mmdet base config, or set default_scope='mmseg'/'mmdet'")
+    if cfg.default_scope == 'mmpretrain':
+        # what mmengine would import on first use of the scope, through the
+        # torchvision stand-in where torchvision is not installed
+        from .torchvision_standin import import_mmpretrain
+        import_mmpretrain()
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

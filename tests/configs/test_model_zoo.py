@@ -154,8 +154,8 @@ def _heads(model_cfg):
 def test_config_is_mmseg_config_with_our_head(algo):
     ours = Config.fromfile(_our_config_path(algo)).to_dict()
     theirs = Config.fromfile(_mmseg_config_path(algo)).to_dict()
-    assert ours.pop('custom_imports') == dict(imports=['mmattn'],
-                                              allow_failed_imports=False)
+    assert ours.pop('custom_imports') == dict(
+        imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
     switched = [h['type'] for h in _heads(ours['model'])
                 if h['type'].startswith('mmattn.')]
     assert switched == [f'mmattn.{ZOO[algo][2]}']

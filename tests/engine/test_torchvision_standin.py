@@ -32,9 +32,15 @@ def _run_without_torchvision(code):
     return done.stdout
 
 
-def test_mmpretrain_is_imported_and_the_stand_in_is_gone():
+def test_mmpretrain_is_imported_on_use_and_the_stand_in_is_gone():
     out = _run_without_torchvision('''
         import mmattn
+        # import mmattn neither imports mmpretrain nor fakes torchvision
+        assert 'mmpretrain.models' not in sys.modules
+        assert not [n for n in sys.modules if n.startswith('torchvision')]
+        from mmattn.registry import MODELS
+        net = MODELS.build(dict(type='CIFARResNet', depth=20))
+        assert type(net).__mro__[1].__module__.startswith('mmpretrain.')
         assert 'mmpretrain.models' in sys.modules
         assert not [n for n in sys.modules if n.startswith('torchvision')]
         try:
@@ -48,7 +54,8 @@ def test_mmpretrain_is_imported_and_the_stand_in_is_gone():
 def test_calling_a_stand_in_attribute_names_it():
     out = _run_without_torchvision('''
         import mmattn
-        from mmattn.engine import TorchvisionMissing
+        from mmattn.engine import TorchvisionMissing, import_mmpretrain
+        import_mmpretrain()
         from mmpretrain.datasets.transforms import processing
         try:
             processing.F.resized_crop(None, 0, 0, 1, 1, 1)
@@ -82,11 +89,15 @@ def test_the_stand_in_lives_only_inside_the_block():
 
 def test_mmpretrain_works_when_mmdet_imported_it_first():
     # mmdet's ReID models try `import mmpretrain` and carry on when it
-    # fails, leaving half of mmpretrain in sys.modules: mmattn completes it.
+    # fails, leaving half of mmpretrain in sys.modules: import_mmpretrain
+    # (which mmattn's tools call for an mmpretrain config) completes it.
     out = _run_without_torchvision('''
         import mmdet.models
         assert 'mmpretrain.models' not in sys.modules
         import mmattn, torch
+        assert 'mmpretrain.models' not in sys.modules
+        from mmattn.engine import import_mmpretrain
+        import_mmpretrain()
         from mmengine.registry import MODELS, init_default_scope
         init_default_scope('mmpretrain')
         model = MODELS.build(dict(

@@ -1,5 +1,7 @@
 """Bad data files fail when read, with an error naming the file (#11 item 2),
-or are skipped with a warning under ``bad_data = 'skip'``."""
+or are skipped with a warning under ``bad_data = 'skip'``: both ways mmattn
+offers them (#23 item 3), the stock loaders under ``mmattn.runtime`` and
+the registered ``mmattn.Checked*`` types without it."""
 import json
 import shutil
 
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import config_path
 
-from mmattn.engine.data_checks import (POLICY_VARIABLE, BadDataError,
+from mmattn.datasets.data_checks import (POLICY_VARIABLE, BadDataError,
                                        bad_data_policy, image_file_problem)
 
 CS_IMAGE = 'leftImg8bit/train/aachen/aachen_000000_000019_leftImg8bit.png'
@@ -52,15 +54,53 @@ def _error_policy(monkeypatch):
     monkeypatch.delenv(POLICY_VARIABLE, raising=False)
 
 
+#: 'runtime': the stock loaders with mmattn.runtime installed;
+#: 'checked': mmattn's registered loaders selected by type, no runtime.
+LOADING = None
+
+
+@pytest.fixture(autouse=True, params=['runtime', 'checked'])
+def loading(request):
+    import mmattn.runtime
+    global LOADING
+    LOADING = request.param
+    if request.param == 'runtime':
+        mmattn.runtime.install()
+        yield request.param
+        return
+    mmattn.runtime.uninstall()
+    try:
+        yield request.param
+    finally:
+        mmattn.runtime.install()
+
+
+def _checked(pipeline, num_classes=None):
+    """The pipeline with mmattn's checked loaders (in LOADING 'checked')."""
+    if LOADING == 'runtime':
+        return pipeline
+    steps = []
+    for step in pipeline:
+        step = dict(step)
+        if step['type'] == 'LoadImageFromFile':
+            step['type'] = 'mmattn.CheckedLoadImageFromFile'
+        elif step['type'] == 'LoadAnnotations' and num_classes:
+            step.update(type='mmattn.CheckedLoadAnnotations',
+                        num_classes=num_classes)
+        steps.append(step)
+    return steps
+
+
 def _seg_dataset(root):
-    """The train set of the SPANet config, stock mmseg pipeline."""
+    """The train set of the SPANet config, mmseg's pipeline."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS
     init_default_scope('mmseg')
     cfg = Config.fromfile(config_path('spanet_r50_cityscapes.py'))
-    return DATASETS.build(dict(cfg.train_dataloader.dataset,
-                               data_root=str(root)))
+    dataset = cfg.train_dataloader.dataset
+    return DATASETS.build(dict(dataset, data_root=str(root),
+                               pipeline=_checked(dataset.pipeline, 19)))
 
 
 def _coco_dataset(root):
@@ -69,8 +109,11 @@ def _coco_dataset(root):
     from mmdet.registry import DATASETS
     init_default_scope('mmdet')
     cfg = Config.fromfile(config_path('spanet_faster-rcnn_r50_fpn_1x_coco.py'))
-    return DATASETS.build(dict(cfg.train_dataloader.dataset,
-                               data_root=str(root) + '/'))
+    dataset = dict(cfg.train_dataloader.dataset, data_root=str(root) + '/')
+    if LOADING == 'checked':
+        dataset.update(type='mmattn.CheckedCocoDataset',
+                       pipeline=_checked(dataset['pipeline']))
+    return DATASETS.build(dataset)
 
 
 def _index_of(dataset, path):
@@ -151,6 +194,9 @@ def test_truncated_jpeg_that_mmcv_would_decode(coco, tmp_path):
     # what stock decoding makes of it: an image, silently (grey bottom)
     assert cv2.imread(jpeg) is not None
     assert image_file_problem(jpeg).startswith('is a truncated JPEG')
+    if LOADING == 'checked':
+        from mmattn.datasets.checked_loading import \
+            CheckedLoadImageFromFile as LoadImageFromFile
     with pytest.raises(BadDataError, match=f'image {jpeg} is a truncated '
                        'JPEG'):
         LoadImageFromFile()(dict(img_path=jpeg))
@@ -222,3 +268,19 @@ def test_policy_values(monkeypatch):
         train.apply_bad_data_policy(Config(dict(bad_data='drop')))
     train.apply_bad_data_policy(Config(dict(bad_data='skip')))
     assert bad_data_policy() == 'skip'
+
+
+def test_bad_data_argument_overrides_the_process_policy(cityscapes, capsys):
+    from mmattn.datasets.checked_loading import (CheckedLoadAnnotations,
+                                                 CheckedLoadImageFromFile)
+    _truncate(str(cityscapes / CS_IMAGE))
+    image = str(cityscapes / CS_IMAGE)
+    assert CheckedLoadImageFromFile(bad_data='skip')(
+        dict(img_path=image)) is None
+    assert f'skipping bad data: image {image}' in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"bad_data='drop': expected one "
+                       r"of \('error', 'skip'\) or None"):
+        CheckedLoadImageFromFile(bad_data='drop')
+    with pytest.raises(ValueError, match='num_classes must be a positive '
+                       "int or None, got 'x'"):
+        CheckedLoadAnnotations(num_classes='x')

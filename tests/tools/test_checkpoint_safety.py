@@ -8,9 +8,14 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint
 
-import mmattn  # noqa: F401  (installs the allow-list)
+import mmattn.runtime  # noqa: F401  (installs the allow-list)
 from mmattn.engine import UnsafeCheckpointError
 from mmattn.engine.checkpoint import SAFE_GLOBALS
+
+
+@pytest.fixture(autouse=True)
+def _runtime():
+    mmattn.runtime.install()  # another test may have uninstalled it
 
 def touch_file(path):
     """What the crafted checkpoint would run on load: leave a trace."""

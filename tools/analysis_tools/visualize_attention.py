@@ -64,6 +64,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    import mmattn.runtime
+    mmattn.runtime.install()  # checkpoints load under weights_only
     import mmcv
     from mmattn.deployment import load_model
     from mmattn.visualization import (AttentionRecorder, draw_module,

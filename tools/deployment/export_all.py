@@ -93,6 +93,8 @@ def markdown_row(r):
 
 def main(argv=None):
     args = parse_args(argv)
+    import mmattn.runtime
+    mmattn.runtime.install()  # checkpoints load under weights_only
     sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
     configs = args.configs or shipped_configs()
     os.makedirs(args.out_dir, exist_ok=True)

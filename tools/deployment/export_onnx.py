@@ -53,6 +53,8 @@ def other_sizes(shape):
 
 def main(argv=None):
     args = parse_args(argv)
+    import mmattn.runtime
+    mmattn.runtime.install()  # checkpoints load under weights_only
     from mmattn.deployment import (RELATIVE_TOLERANCE, export_config,
                                    session_for, verify)
     wrapper, info = export_config(args.config, args.out, args.checkpoint,

@@ -8,7 +8,8 @@
 # `model.backbone.insert`; data: ImageNet in mmpretrain's layout under
 # data/imagenet (train/, val/, meta/train.txt, meta/val.txt).
 _base_ = 'mmpretrain::resnet/resnet50_8xb32_in1k.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         _delete_=True,

@@ -3,5 +3,6 @@
 # same name: same arguments and state-dict keys, so mmseg's checkpoints load as
 # is.
 _base_ = 'mmseg::_base_/models/ccnet_r50-d8.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(decode_head=dict(type='mmattn.CCHead'))

@@ -5,7 +5,8 @@
 # is. A list of heads is replaced, not merged, on inheritance, so both heads
 # are restated here with mmseg's values.
 _base_ = 'mmseg::_base_/models/ocrnet_r50-d8.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(decode_head=[
     dict(

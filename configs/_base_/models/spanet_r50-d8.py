@@ -1,7 +1,8 @@
 # SPANet (salient-positions attention) on a dilated ResNet-50 (output stride 8):
 # mmseg's NLHead model with the non-local block replaced by mmattn's SPAHead.
 _base_ = 'mmseg::_base_/models/nonlocal_r50-d8.py'
-custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
 model = dict(
     decode_head=dict(
         _delete_=True,

@@ -1,13 +1,29 @@
 """Backbone adapters: blocks after named submodules of any backbone; and
-the CIFAR ResNets (where mmpretrain is installed)."""
-from ...engine import import_mmpretrain
+the CIFAR ResNets (built on mmpretrain, imported when one is built)."""
+from ...registry import MODELS
 from .insert import (BackboneWithBlocks, InsertedBlocks, insert_blocks,
                      remove_modules)
 
 __all__ = [
-    'BackboneWithBlocks', 'InsertedBlocks', 'insert_blocks', 'remove_modules'
+    'BackboneWithBlocks', 'InsertedBlocks', 'insert_blocks', 'remove_modules',
+    'CIFARResNet'
 ]
 
-if import_mmpretrain() is not None:
-    from .resnet_cifar import CIFARResNet  # noqa: F401
-    __all__.append('CIFARResNet')
+
+@MODELS.register_module(name='CIFARResNet')
+def CIFARResNet(*args, **kwargs):  # noqa: N802  (the registered type name)
+    """Build :class:`mmattn.models.backbones.resnet_cifar.CIFARResNet`
+    (see there for the arguments).
+
+    Registered as a function so that ``import mmattn`` does not import
+    mmpretrain: it is imported on the first build (through
+    :func:`mmattn.engine.import_mmpretrain`, which serves its torchvision
+    imports with a stand-in where torchvision is not installed).
+    """
+    from ...engine import import_mmpretrain
+    if import_mmpretrain() is None:
+        raise ModuleNotFoundError(
+            'mmattn.CIFARResNet is built on mmpretrain, which is not '
+            'installed: pip install mmpretrain', name='mmpretrain')
+    from .resnet_cifar import CIFARResNet as cls
+    return cls(*args, **kwargs)

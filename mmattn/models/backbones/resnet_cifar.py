@@ -1,11 +1,11 @@
-"""The deep CIFAR ResNets of the attention papers' CIFAR experiments."""
+"""The deep CIFAR ResNets of the attention papers' CIFAR experiments.
+
+Imports mmpretrain: ``mmattn.CIFARResNet`` (registered in
+:mod:`mmattn.models.backbones`) imports this module when it builds one."""
 from mmpretrain.models.backbones import ResNet_CIFAR
 from mmpretrain.models.backbones.resnet import BasicBlock, Bottleneck
 
-from ...registry import MODELS
 
-
-@MODELS.register_module()
 class CIFARResNet(ResNet_CIFAR):
     """ResNet for 32x32 inputs with three stages of widths 16, 32 and 64
     (x4 with bottlenecks), as in He et al., "Deep Residual Learning for
