@@ -11,7 +11,7 @@ import numbers
 import warnings
 
 __all__ = [
-    'check_bool', 'check_choice', 'check_groups', 'check_input',
+    'ValueAssertionError', 'TypeAssertionError', 'check_bool', 'check_choice', 'check_groups', 'check_input',
     'check_non_negative_int',
     'check_odd_kernel', 'check_positive_int', 'check_real',
     'check_same_padding', 'check_scales', 'renamed_arguments'
@@ -96,14 +96,25 @@ def check_scales(name, scales):
         check_positive_int(f'every entry of {name}', scale)
 
 
-def check_choice(name, value, choices):
-    """Raise ValueError unless ``value`` is one of ``choices``.
+class ValueAssertionError(ValueError, AssertionError):
+    """A bad argument of a drop-in whose upstream class checks it with
+    ``assert``: catchable as ``ValueError`` (mmattn's convention) and as
+    ``AssertionError`` (what the host's code and tests expect)."""
+
+
+class TypeAssertionError(TypeError, AssertionError):
+    """:class:`ValueAssertionError` for an argument of the wrong type."""
+
+
+def check_choice(name, value, choices, error=ValueError):
+    """Raise ``error`` (ValueError) unless ``value`` is one of
+    ``choices``.
 
     Types must match too, so ``2.0`` or ``True`` is not taken for ``2`` or
     ``1``.
     """
     if not any(type(value) is type(c) and value == c for c in choices):
-        raise ValueError(
+        raise error(
             f'{name} must be one of {tuple(choices)!r}, got {value!r}')
 
 

@@ -13,12 +13,26 @@ O(P * C) per image.
 import torch
 import torch.nn as nn
 
-from ..checks import check_choice, check_input, check_positive_int, check_real
+from ..checks import (TypeAssertionError, ValueAssertionError, check_choice,
+                      check_input, check_positive_int, check_real)
 from ..ops import global_avg_pool
 from .layers import rename_state_keys
 
 _POOLING_TYPES = ('att', 'avg')
 _FUSION_TYPES = ('channel_add', 'channel_mul')
+
+
+
+class _GlobalAvgPool(nn.AdaptiveAvgPool2d):
+    """mmcv's ``avg_pool`` (an ``AdaptiveAvgPool2d(1)``) computed by
+    :func:`mmattn.ops.global_avg_pool`, which keeps the reduction in the
+    input's precision under autocast."""
+
+    def __init__(self):
+        super().__init__(1)
+
+    def forward(self, x):
+        return global_avg_pool(x)
 
 
 class GlobalContext(nn.Module):
@@ -80,14 +94,17 @@ class GlobalContext(nn.Module):
         super().__init__()
         check_positive_int('in_channels', in_channels)
         check_real('ratio', ratio, positive=True)
-        check_choice('pooling_type', pooling_type, _POOLING_TYPES)
+        # mmcv's ContextBlock asserts these: its callers catch
+        # AssertionError, ours ValueError/TypeError; the errors are both
+        check_choice('pooling_type', pooling_type, _POOLING_TYPES,
+                     error=ValueAssertionError)
         if not isinstance(fusion_types, (list, tuple)) or not fusion_types:
-            raise TypeError(
+            raise TypeAssertionError(
                 'fusion_types must be a non-empty list or tuple of '
                 f'{_FUSION_TYPES!r}, got {fusion_types!r}')
         for fusion in fusion_types:
             check_choice('every entry of fusion_types', fusion,
-                         _FUSION_TYPES)
+                         _FUSION_TYPES, error=ValueAssertionError)
         planes = int(in_channels * ratio)
         if planes < 1:
             raise ValueError(
@@ -99,8 +116,12 @@ class GlobalContext(nn.Module):
         self.pooling_type = pooling_type
         self.fusion_types = fusion_types
 
+        # mmcv's attributes: conv_mask and softmax, or avg_pool
         if pooling_type == 'att':
             self.conv_mask = nn.Conv2d(in_channels, 1, kernel_size=1)
+            self.softmax = nn.Softmax(dim=2)
+        else:
+            self.avg_pool = _GlobalAvgPool()
         self.channel_add_conv = (self._transform()
                                  if 'channel_add' in fusion_types else None)
         self.channel_mul_conv = (self._transform()
@@ -158,7 +179,7 @@ class GlobalContext(nn.Module):
     def spatial_pool(self, x):
         """The context vector c of x: (N, C, H, W) -> (N, C, 1, 1)."""
         if self.pooling_type == 'avg':
-            return global_avg_pool(x)
+            return self.avg_pool(x)
         n, c = x.shape[:2]
         flat = x.flatten(2)  # (N, C, P)
         dtype = torch.promote_types(x.dtype, torch.float32)
@@ -171,7 +192,7 @@ class GlobalContext(nn.Module):
             weight = self.conv_mask.weight.view(1, 1, c).to(dtype)
             logits = torch.baddbmm(self.conv_mask.bias.to(dtype).view(1, 1, 1),
                                    weight.expand(n, -1, -1), flat.to(dtype))
-            weights = torch.softmax(logits, dim=-1)
+            weights = self.softmax(logits)  # (N, 1, P): over positions
             context = torch.bmm(flat, weights.to(x.dtype).transpose(1, 2))
         return context.view(n, c, 1, 1)
 

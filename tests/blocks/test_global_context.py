@@ -205,6 +205,40 @@ def test_bad_input_shape():
     assert_input_shape_checked(GlobalContext(16, 1 / 4), 16, 8, ndim=True)
 
 
+@pytest.mark.parametrize('kwargs', [
+    dict(pooling_type='max'), dict(fusion_types='channel_add'),
+    dict(fusion_types=()), dict(fusion_types=('channel_sum', ))])
+def test_bad_arguments_are_caught_as_mmcv_callers_catch_them(kwargs):
+    # mmcv's ContextBlock asserts its arguments (its tests expect an
+    # AssertionError); ours name the argument and are AssertionErrors too
+    from mmcv.cnn import ContextBlock
+    with pytest.raises(AssertionError):
+        ContextBlock(16, 1 / 4, **kwargs)
+    with pytest.raises(AssertionError, match='fusion_types|pooling_type'):
+        GlobalContext(16, 1 / 4, **kwargs)
+
+
+def _public_names(module):
+    return {n for n in dir(module) if not n.startswith('_')}
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(), dict(pooling_type='avg'),
+    dict(fusion_types=('channel_add', 'channel_mul'))])
+def test_public_attributes_of_mmcv_context_block(kwargs):
+    from mmcv.cnn import ContextBlock
+    theirs, ours = ContextBlock(16, 1 / 4, **kwargs), GlobalContext(
+        16, 1 / 4, **kwargs)
+    assert _public_names(theirs) - _public_names(ours) == set()
+    for name in ('in_channels', 'ratio', 'planes', 'pooling_type',
+                 'fusion_types'):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    if kwargs.get('pooling_type') == 'avg':
+        assert isinstance(ours.avg_pool, torch.nn.AdaptiveAvgPool2d)
+        x = torch.randn(2, 16, 5, 7)
+        torch.testing.assert_close(ours.avg_pool(x), theirs.avg_pool(x))
+
+
 # -------------------------------------------------------------------- ONNX
 @pytest.mark.filterwarnings('ignore')
 @pytest.mark.parametrize('kwargs', [VARIANTS[0], VARIANTS[4]])
