@@ -85,6 +85,8 @@ class GroupedBilinearTransform(nn.Module):
         return p, q
 
     def forward(self, x):
+        # a wrong width would otherwise fail inside conv1 or the grid view
+        check_input(x, self.in_channels, module=self)
         n, c, h, w = x.shape
         s, g = self.block_size, self.groups
         p, q = self.attention(x)

@@ -4,7 +4,8 @@ timm's BatNonLocalAttn with its state dict as it is."""
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import assert_gradients_match, randomise
+from conftest import (assert_gradients_match, assert_input_shape_checked,
+                      randomise)
 from reference_formulas import conv_module
 from timm_reference import assert_same_as_timm, timm_module
 
@@ -122,3 +123,10 @@ def test_the_transform_alone_keeps_the_shape():
     ba = randomise(GroupedBilinearTransform(8, block_size=3, groups=2)).eval()
     x = torch.randn(2, 8, 5, 4)
     torch.testing.assert_close(ba(x), reference_transform(ba, x))
+
+
+def test_transform_names_a_wrong_channel_count():
+    # before the check, 12 channels failed inside conv1 (a torch error)
+    assert_input_shape_checked(GroupedBilinearTransform(8, block_size=3,
+                                                        groups=2), 8, 12,
+                               ndim=True)
