@@ -10,9 +10,9 @@ import inspect
 import os.path as osp
 
 import torch
-from conftest import ROOT, assert_deterministic, build_resnet50
-from conftest import check_onnx_dynamic_hw as check_onnx_dynamic_hw_file
-from conftest import export_opset17_and_check, randomise
+from helpers import ROOT, assert_deterministic, build_resnet50
+from helpers import check_onnx_dynamic_hw as check_onnx_dynamic_hw_file
+from helpers import export_opset17_and_check, randomise
 
 from mmattn.blocks.catalog import plugin_kwargs
 

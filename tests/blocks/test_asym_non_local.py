@@ -10,7 +10,7 @@ from mmseg.models.decode_heads.ann_head import AFNB, APNB, PPMConcat
 import mmattn  # noqa: F401  (registers mmattn.AsymmetricPyramidNonLocal)
 from mmattn.blocks import (AsymmetricFusionNonLocal, AsymmetricNonLocal,
                            AsymmetricPyramidNonLocal, pyramid_sample)
-from conftest import assert_same_forward_backward, randomise
+from helpers import assert_same_forward_backward, randomise
 
 BN = dict(type='BN')
 RELU = dict(type='ReLU')

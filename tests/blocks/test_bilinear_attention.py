@@ -4,7 +4,7 @@ timm's BatNonLocalAttn with its state dict as it is."""
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import (assert_gradients_match, assert_input_shape_checked,
+from helpers import (assert_gradients_match, assert_input_shape_checked,
                       randomise)
 from reference_formulas import conv_module
 from timm_reference import assert_same_as_timm, timm_module

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from reference_formulas import batch_norm, linear_of
 
 from mmattn.blocks import CBAM, LightCBAM
-from conftest import (assert_deterministic, assert_gradients_match,
+from helpers import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       export_opset17_and_check, randomise)
 
@@ -186,7 +186,7 @@ def test_authors_init_is_the_default_and_can_be_turned_off():
     assert plain.spatial_conv.weight.abs().max() <= 98 ** -0.5
     # a ResNet's init_cfg (Kaiming fan-out on convs, constant 1 on norms,
     # biases 0) is followed by the block's own: the authors' init survives
-    from conftest import build_resnet50
+    from helpers import build_resnet50
     model = build_resnet50('mmdet', plugins=[dict(
         cfg=dict(type='mmattn.CBAM'), stages=(False, False, False, True),
         position='after_conv3')])

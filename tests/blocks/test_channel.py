@@ -9,7 +9,7 @@ from mmseg.models.decode_heads.da_head import CAM
 
 from mmattn.blocks import ChannelAttention
 from mmattn.ops.attention import IMPLEMENTATIONS
-from conftest import (assert_same_outputs_and_grads, export_opset17_and_check,
+from helpers import (assert_same_outputs_and_grads, export_opset17_and_check,
                       randomise, set_gamma)
 
 CHANNELS = 16

@@ -4,7 +4,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from mmattn.blocks import CrissCrossAttention
-from conftest import (assert_input_shape_checked, export_opset17_and_check,
+from helpers import (assert_input_shape_checked, export_opset17_and_check,
                       randomise)
 
 SHAPES = [(2, 16, 7, 9), (1, 16, 1, 5), (1, 16, 5, 1), (1, 16, 16, 16),

@@ -6,7 +6,7 @@ from reference_formulas import pointwise, softmax
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import DoubleAttention
-from conftest import (assert_deterministic, assert_gradients_match,
+from helpers import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       build_resnet50, export_opset17_and_check, randomise)
 

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from mmattn.blocks import EfficientChannelAttention, eca_kernel_size
-from conftest import (assert_deterministic, assert_gradients_match,
+from helpers import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       config_path, export_opset17_and_check, randomise)
 

@@ -25,7 +25,7 @@ from collections import Counter
 
 import pytest
 import torch
-from conftest import randomise
+from helpers import randomise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from reference_formulas import batch_norm, channel_mlp
 
 from mmattn.blocks import GatherExcite, SqueezeExcitation
-from conftest import (assert_deterministic, assert_gradients_match,
+from helpers import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       export_opset17_and_check, randomise)
 

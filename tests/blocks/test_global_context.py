@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmattn.blocks import GlobalContext
-from conftest import (assert_input_shape_checked, export_opset17_and_check,
+from helpers import (assert_input_shape_checked, export_opset17_and_check,
                       randomise)
 
 SHAPES = [(2, 16, 7, 9), (1, 16, 1, 5), (1, 16, 5, 1), (1, 16, 16, 16),

@@ -2,7 +2,7 @@
 attention, and against timm's HaloAttn with its state dict as it is."""
 import pytest
 import torch
-from conftest import (assert_conv_matches_reference, assert_gradients_match,
+from helpers import (assert_conv_matches_reference, assert_gradients_match,
                       randomise)
 from reference_formulas import pool_and_bias
 from timm_reference import assert_same_as_timm, timm_module

@@ -10,7 +10,7 @@ import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import (ChannelInteractionUnit,
                            InteractionAggregationUpdate,
                            SpatialInteractionUnit)
-from conftest import (assert_bf16_autocast_close, assert_deterministic,
+from helpers import (assert_bf16_autocast_close, assert_deterministic,
                       assert_every_parameter_used, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       export_opset17_and_check, randomise)

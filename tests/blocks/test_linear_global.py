@@ -3,7 +3,7 @@ the authors' forward passes written out in plain torch, and their heads."""
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import (assert_gradients_match, assert_input_shape_checked,
+from helpers import (assert_gradients_match, assert_input_shape_checked,
                       assert_matches_reference, randomise)
 from reference_formulas import batch_norm
 

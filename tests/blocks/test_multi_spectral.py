@@ -10,7 +10,7 @@ from reference_formulas import bin_mean
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import MultiSpectralChannelAttention
 from mmattn.blocks.multi_spectral import TOP16_FREQUENCIES
-from conftest import (assert_deterministic, assert_gradients_match,
+from helpers import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       build_resnet50, export_opset17_and_check, randomise)
 
@@ -208,7 +208,7 @@ def test_r50_configs_use_the_authors_dct_size_per_stage(config):
     from mmengine.registry import init_default_scope
 
     from mmattn.blocks import FCANET_AUTHORS_DCT_SIZES
-    from conftest import config_path
+    from helpers import config_path
     cfg = Config.fromfile(config_path(config))
     init_default_scope(cfg.default_scope)
     registry = __import__(f'{cfg.default_scope}.registry',

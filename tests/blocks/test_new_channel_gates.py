@@ -4,7 +4,7 @@ test_timm_equivalence.py)."""
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import (assert_gradients_match, assert_input_shape_checked,
+from helpers import (assert_gradients_match, assert_input_shape_checked,
                       assert_matches_reference, export_opset17_and_check,
                       randomise)
 from reference_formulas import batch_norm

@@ -6,7 +6,7 @@ from mmcv.cnn import NonLocal2d, build_plugin_layer
 
 import mmattn  # noqa: F401  (registers mmattn.NonLocal)
 from mmattn.blocks import NonLocal
-from conftest import (assert_same_forward_backward, export_opset17_and_check,
+from helpers import (assert_same_forward_backward, export_opset17_and_check,
                       randomise)
 
 MODES = ('embedded_gaussian', 'gaussian', 'dot_product', 'concatenation')

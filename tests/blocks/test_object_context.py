@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from mmattn.blocks import ObjectContext, SpatialGather
-from conftest import randomise
+from helpers import randomise
 
 # (N, C, K, H, W): odd, non-square, batch 1, one object, one position.
 SHAPES = [(2, 6, 3, 5, 7), (1, 6, 4, 8, 8), (1, 6, 1, 9, 4),

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from reference_formulas import bin_mean
 
 from mmattn.blocks import SpatialPyramidAttention
-from conftest import (assert_deterministic, assert_gradients_match,
+from helpers import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       export_opset17_and_check, randomise)
 

@@ -8,7 +8,7 @@ import torch
 from block_checks import (check_bf16_autocast, check_deterministic,
                           check_init_survives_resnet, check_onnx_dynamic_hw,
                           load_module_from, reference_marks)
-from conftest import build_resnet50
+from helpers import build_resnet50
 
 import mmattn
 from mmattn.blocks.catalog import (blocks_in, check_declaration,

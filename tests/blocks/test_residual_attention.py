@@ -9,7 +9,7 @@ from reference_formulas import batch_norm, pointwise
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import ResidualAttention
-from conftest import (assert_deterministic, assert_every_parameter_used,
+from helpers import (assert_deterministic, assert_every_parameter_used,
                       assert_gradients_match, assert_input_shape_checked,
                       assert_matches_reference, export_opset17_and_check,
                       randomise)

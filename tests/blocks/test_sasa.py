@@ -6,7 +6,7 @@ from mmengine.registry import init_default_scope
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import StandAloneSelfAttentionConv
-from conftest import build_resnet50, export_opset17_and_check, randomise
+from helpers import build_resnet50, export_opset17_and_check, randomise
 
 SASA = StandAloneSelfAttentionConv
 

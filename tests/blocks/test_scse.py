@@ -4,7 +4,7 @@ import torch
 from reference_formulas import channel_mlp
 
 from mmattn.blocks import SpatialChannelSqueezeExcitation, SqueezeExcitation
-from conftest import (assert_deterministic, assert_gradients_match,
+from helpers import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       export_opset17_and_check, randomise)
 

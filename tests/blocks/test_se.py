@@ -10,7 +10,7 @@ from reference_formulas import linear_of
 
 from mmattn.blocks import (CBAM, EfficientChannelAttention,
                            SqueezeExcitation)
-from conftest import (assert_deterministic, assert_gradients_match,
+from helpers import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       check_onnx_dynamic_hw, export_opset17_and_check,
                       randomise)

@@ -8,7 +8,7 @@ from reference_formulas import batch_norm, conv_module
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import GlobalSecondOrderPooling
-from conftest import (assert_bf16_autocast_close, assert_deterministic,
+from helpers import (assert_bf16_autocast_close, assert_deterministic,
                       assert_gradients_match, assert_input_shape_checked,
                       assert_matches_reference, export_opset17_and_check,
                       randomise)

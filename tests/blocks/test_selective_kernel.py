@@ -8,7 +8,7 @@ from reference_formulas import batch_norm, conv_module, softmax
 
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import SelectiveKernelConv
-from conftest import (assert_deterministic, assert_gradients_match,
+from helpers import (assert_deterministic, assert_gradients_match,
                       assert_input_shape_checked, assert_matches_reference,
                       export_opset17_and_check, randomise)
 

@@ -4,7 +4,7 @@ convs, whose state dicts load as they are."""
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import (assert_gradients_match, assert_matches_reference,
+from helpers import (assert_gradients_match, assert_matches_reference,
                       assert_same_forward_backward, randomise)
 from reference_formulas import batch_norm
 from timm_reference import assert_same_as_timm, timm_layers

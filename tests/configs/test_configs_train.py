@@ -3,7 +3,7 @@ import glob
 import os.path as osp
 
 import pytest
-from conftest import ROOT, read_scalars
+from helpers import ROOT, read_scalars
 from mmengine.config import Config
 
 from mmattn.testing import (accept_synthetic_cifar, as_cli,

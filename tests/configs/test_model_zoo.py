@@ -10,7 +10,7 @@ import re
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers import ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 

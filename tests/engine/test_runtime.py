@@ -73,7 +73,7 @@ def test_atomic_checkpoint_hook_and_resume_helper_without_runtime(
     import mmattn.engine.atomic_checkpoint as ac
     from mmengine.config import Config
     from mmengine.runner import Runner
-    from conftest import config_path
+    from helpers import config_path
     written = []
     monkeypatch.setattr(ac, '_write_data',
                         lambda f, data: (written.append(len(data)),

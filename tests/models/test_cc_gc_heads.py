@@ -7,7 +7,7 @@ from mmengine.registry import init_default_scope
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import CrissCrossAttention, GlobalContext
 from mmattn.models.decode_heads import CCHead, GCHead
-from conftest import randomise
+from helpers import randomise
 
 SIZES = [(2, 7, 9), (1, 1, 5), (1, 5, 1), (1, 16, 16)]
 HEAD_ARGS = dict(in_channels=8, in_index=1, channels=16, num_classes=5,

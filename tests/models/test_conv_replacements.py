@@ -14,7 +14,7 @@ import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import SelectiveKernelConv
 from mmattn.blocks.catalog import plugin_kwargs
 from mmattn.models.plugins import CONV_LAYERS
-from conftest import build_resnet50
+from helpers import build_resnet50
 
 SK = 'mmattn.SelectiveKernelConv'
 

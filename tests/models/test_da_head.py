@@ -10,7 +10,7 @@ from mmseg.structures import SegDataSample
 import mmattn  # noqa: F401  (registers the mmattn.* names)
 from mmattn.blocks import ChannelAttention, PositionAttention
 from mmattn.models.decode_heads import DAHead
-from conftest import randomise
+from helpers import randomise
 
 NUM_CLASSES = 3
 KWARGS = dict(in_channels=16, in_index=1, channels=8, pam_channels=2,

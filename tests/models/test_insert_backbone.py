@@ -196,7 +196,7 @@ def test_remove_gives_sk_resnet_the_authors_layout():
     """#11 item 4: through the dcn= slot a Bottleneck keeps bn2 + ReLU after
     the SK conv; remove= drops bn2 and the Bottleneck computes the
     reference's relu(bn3(conv3(SK(relu(bn1(conv1(x)))))) + shortcut)."""
-    from conftest import randomise
+    from helpers import randomise
     from mmattn.blocks import SelectiveKernelConv
     torch.manual_seed(0)
     model = _build(SK_RESNET, insert=None, scope='mmdet',

@@ -7,7 +7,7 @@ from mmengine.registry import init_default_scope
 import mmattn  # noqa: F401
 from mmattn.blocks import NonLocal
 from mmattn.models.decode_heads import ANNHead, NLHead
-from conftest import assert_same_forward_backward, randomise
+from helpers import assert_same_forward_backward, randomise
 
 
 def _nl_inputs(n, h, w):

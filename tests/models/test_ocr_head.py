@@ -14,7 +14,7 @@ from mmseg.structures import SegDataSample
 
 import mmattn  # noqa: F401
 from mmattn.models.decode_heads import OCRHead
-from conftest import randomise
+from helpers import randomise
 
 OCRNET_CONFIG = osp.join(
     osp.dirname(mmseg.__file__), '.mim', 'configs', 'ocrnet',

@@ -8,7 +8,7 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from conftest import config_path
+from helpers import config_path
 
 from mmattn.datasets.data_checks import (POLICY_VARIABLE, BadDataError,
                                        bad_data_policy, image_file_problem)

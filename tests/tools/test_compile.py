@@ -11,7 +11,7 @@ import os.path as osp
 import sys
 
 import pytest
-from conftest import ROOT, config_path, read_scalars
+from helpers import ROOT, config_path, read_scalars
 
 from mmattn.testing import (as_cli, long_range_smoke_options,
                             reset_mmengine_singletons)

@@ -12,7 +12,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn as nn
-from conftest import ROOT, config_path, read_scalars
+from helpers import ROOT, config_path, read_scalars
 
 from mmattn.testing import as_cli, seg_smoke_options
 

@@ -15,7 +15,7 @@ import pickle
 
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import save_checkpoint, weights_to_cpu

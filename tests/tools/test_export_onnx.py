@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from conftest import ROOT, config_path
+from helpers import ROOT, config_path
 
 from mmattn.deployment import (RELATIVE_TOLERANCE, compare, export_config,
                                session_for)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, config_path
+from helpers import ROOT, config_path
 
 from mmattn.engine import FiniteLossHook
 from mmattn.testing import as_cli, long_range_smoke_options

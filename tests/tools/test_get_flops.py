@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, config_path
+from helpers import ROOT, config_path
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 from get_flops import measure  # noqa: E402

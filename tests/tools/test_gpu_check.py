@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 
 SCRIPT = osp.join(ROOT, 'tools', 'gpu_check.sh')
 

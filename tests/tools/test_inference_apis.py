@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, config_path
+from helpers import ROOT, config_path
 from mmengine.runner.checkpoint import save_checkpoint
 
 from mmattn.deployment import load_model

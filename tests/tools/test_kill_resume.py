@@ -17,7 +17,7 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT, config_path
+from helpers import ROOT, config_path
 
 from mmattn.engine.atomic_checkpoint import (CHECKPOINT_NAME,
                                              IncompleteCheckpointError,

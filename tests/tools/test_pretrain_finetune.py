@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import ROOT
+from helpers import ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 

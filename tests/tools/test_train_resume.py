@@ -2,7 +2,7 @@
 import os.path as osp
 
 import pytest
-from conftest import config_path, read_scalars
+from helpers import config_path, read_scalars
 
 from mmattn.testing import (as_cli, det_smoke_options,
                             reset_mmengine_singletons, seg_smoke_options)

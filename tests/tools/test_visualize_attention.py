@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, config_path, randomise
+from helpers import ROOT, config_path, randomise
 
 from mmattn.blocks import (CBAM, AsymmetricPyramidNonLocal,
                            ChannelAttention, CrissCrossAttention,
