@@ -36,7 +36,7 @@ What :func:`install` changes, exactly (:func:`uninstall` restores each):
   ``mmdet.datasets.CocoDataset.parse_data_info``.
 
 The behaviour behind each is documented where it is implemented:
-:mod:`mmattn.engine.checkpoint`, :mod:`mmattn.engine.atomic_checkpoint`,
+:mod:`mmattn.engine.checkpoint.safe_load`, :mod:`mmattn.engine.checkpoint.atomic`,
 :mod:`mmattn.datasets.checked_loading`.
 """
 import importlib
@@ -100,10 +100,10 @@ def _replacements():
                                            parse_coco_checked,
                                            skipping_transform,
                                            with_num_classes)
-    from .engine.atomic_checkpoint import (AtomicLocalBackend,
+    from .engine.checkpoint.atomic import (AtomicLocalBackend,
                                            checkpoint_hook_open,
                                            find_resumable_checkpoint)
-    from .engine.checkpoint import history_buffer_getstate
+    from .engine.checkpoint.safe_load import history_buffer_getstate
     # BaseSegDataset inherits get_data_info from mmengine's BaseDataset
     seg_get_data_info = vars(BaseSegDataset).get('get_data_info',
                                                  BaseDataset.get_data_info)
@@ -128,7 +128,7 @@ def install():
     from mmengine.runner.checkpoint import (CheckpointLoader, load_from_http,
                                             load_from_local)
 
-    from .engine.checkpoint import with_allow_list
+    from .engine.checkpoint.safe_load import with_allow_list
     values = _replacements()  # all imports first: fail before any change
     try:
         for target, value in zip(PATCHED, values):

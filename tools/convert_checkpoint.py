@@ -1,10 +1,10 @@
 """Rewrite a checkpoint you trust so it loads under ``weights_only=True``.
 
 mmattn refuses checkpoints that carry pickled objects outside its allow-list
-(see ``mmattn/engine/checkpoint.py``); checkpoints written by mmengine without
-mmattn load as they are (their ``getattr(HistoryBuffer, ...)`` lookups are
-admitted), but other tools may add their own objects. If you trust such a
-file, this tool unpickles it
+(see ``mmattn/engine/checkpoint/safe_load.py``); checkpoints written by
+mmengine without mmattn load as they are (their ``getattr(HistoryBuffer,
+...)`` lookups are admitted), but other tools may add their own objects. If
+you trust such a file, this tool unpickles it
 **fully (arbitrary code can run: only for files you trust)** and writes a
 copy holding only what the allow-list admits:
 

@@ -1,19 +1,19 @@
-"""Training glue for mmengine: registered hooks and wrappers, atomic and
-safe checkpoints, CPU distributed training, importing mmpretrain without
-torchvision. Importing it registers; :mod:`mmattn.runtime` is what changes
-mmengine itself, on request."""
-from .atomic_checkpoint import (ATOMIC_BACKEND, AtomicCheckpointHook,
-                                AtomicLocalBackend, IncompleteCheckpointError,
-                                atomic_write, find_resumable_checkpoint)
-from .checkpoint import SAFE_GLOBALS, UnsafeCheckpointError
-from .amp import CPUAutocastOptimWrapper
-from .attention_visualization import AttentionVisualizationHook
-from .finite_loss import FiniteLossHook
-from .dist import (CPUDistributedDataParallel, finish_distributed,
+"""Training glue for mmengine, by reason to change: ``checkpoint/`` (atomic
+writes, resume, weights-only loading), ``hooks/`` (registered hooks),
+``dist/`` (CPU distributed training), ``optim/`` (CPU autocast wrapper),
+``launch.py`` (what the tools share), ``torchvision_standin.py`` (importing
+mmpretrain without torchvision). Importing it registers;
+:mod:`mmattn.runtime` is what changes mmengine itself, on request."""
+from .checkpoint import (ATOMIC_BACKEND, SAFE_GLOBALS, AtomicLocalBackend,
+                         IncompleteCheckpointError, UnsafeCheckpointError,
+                         atomic_write, find_resumable_checkpoint)
+from .dist import (CPUDistributedDataParallel, CPUSyncBatchNorm,
+                   convert_to_cpu_sync_batchnorm, finish_distributed,
                    pin_gloo_to_loopback, setup_cpu_distributed)
+from .hooks import (AtomicCheckpointHook, AttentionVisualizationHook,
+                    FiniteLossHook, SPEPenaltyHook, spe_blocks, spe_penalty)
 from .launch import add_common_args, load_config
-from .spe_penalty import SPEPenaltyHook, spe_blocks, spe_penalty
-from .sync_bn import CPUSyncBatchNorm, convert_to_cpu_sync_batchnorm
+from .optim import CPUAutocastOptimWrapper
 from .torchvision_standin import (TorchvisionMissing, import_mmpretrain,
                                   torchvision_standin)
 

@@ -12,7 +12,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from mmattn.blocks.spe import SelfAdaptivePoolingAttention
-from mmattn.engine.spe_penalty import SPEPenaltyHook
+from mmattn.engine.hooks.spe_penalty import SPEPenaltyHook
 
 ALPHA = 0.1
 

@@ -70,7 +70,7 @@ def test_atomic_checkpoint_hook_and_resume_helper_without_runtime(
     """A stock mmseg config run by mmengine's Runner, with only the hook's
     type changed: its checkpoints go through atomic_write, and
     find_resumable_checkpoint skips a truncated one."""
-    import mmattn.engine.atomic_checkpoint as ac
+    import mmattn.engine.checkpoint.atomic as ac
     from mmengine.config import Config
     from mmengine.runner import Runner
     from helpers import config_path

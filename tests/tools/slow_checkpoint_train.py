@@ -4,13 +4,13 @@ Every write of more than 1 MiB (a checkpoint, not ``last_checkpoint``)
 appends a line to the file named by ``MMATTN_WRITE_MARK`` when it begins,
 then writes its data in ten pieces 0.1 s apart, so that a test can send
 SIGKILL while a checkpoint is half written. The product is unchanged: only
-this process's ``mmattn.engine.atomic_checkpoint._write_data`` is replaced.
+this process's ``mmattn.engine.checkpoint.atomic._write_data`` is replaced.
 """
 import os
 import sys
 import time
 
-import mmattn.engine.atomic_checkpoint as atomic_checkpoint
+import mmattn.engine.checkpoint.atomic as atomic_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

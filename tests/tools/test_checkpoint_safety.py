@@ -10,7 +10,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 import mmattn.runtime  # noqa: F401  (installs the allow-list)
 from mmattn.engine import UnsafeCheckpointError
-from mmattn.engine.checkpoint import SAFE_GLOBALS
+from mmattn.engine.checkpoint.safe_load import SAFE_GLOBALS
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ import pytest
 import torch
 from helpers import ROOT, config_path
 
-from mmattn.engine.atomic_checkpoint import (CHECKPOINT_NAME,
+from mmattn.engine.checkpoint.atomic import (CHECKPOINT_NAME,
                                              IncompleteCheckpointError,
                                              PARTIAL_CHECKPOINT_NAME,
                                              atomic_write, checkpoint_problem,
@@ -223,7 +223,7 @@ def test_loading_an_incomplete_checkpoint_names_the_file(tmp_path):
 
 def test_atomic_write_keeps_the_old_file_when_the_write_fails(
         tmp_path, monkeypatch):
-    import mmattn.engine.atomic_checkpoint as ac
+    import mmattn.engine.checkpoint.atomic as ac
     path = tmp_path / 'file.bin'
     atomic_write(path, b'old')
     plain = tmp_path / 'plain.bin'
@@ -242,7 +242,7 @@ def test_atomic_write_keeps_the_old_file_when_the_write_fails(
 
 
 def test_mmengine_writes_go_through_atomic_write(tmp_path, monkeypatch):
-    import mmattn.engine.atomic_checkpoint as ac
+    import mmattn.engine.checkpoint.atomic as ac
     from mmengine.fileio import get_file_backend
     from mmengine.hooks import checkpoint_hook
     written = []

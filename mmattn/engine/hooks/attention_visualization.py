@@ -1,7 +1,7 @@
 """A hook that writes attention pictures for a few validation images."""
 from mmengine.hooks import Hook
 
-from ..registry import HOOKS
+from ...registry import HOOKS
 
 
 @HOOKS.register_module()
@@ -32,7 +32,7 @@ class AttentionVisualizationHook(Hook):
     priority = 'LOW'
 
     def __init__(self, num_images=2, interval=1, points=None, modules=None):
-        from ..checks import check_positive_int
+        from ...checks import check_positive_int
         check_positive_int('num_images', num_images)
         check_positive_int('interval', interval)
         self.num_images = num_images
@@ -53,7 +53,7 @@ class AttentionVisualizationHook(Hook):
         if not self._active(batch_idx):
             return
         from mmengine.model import is_model_wrapper
-        from ..visualization import AttentionRecorder
+        from ...visualization import AttentionRecorder
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
         self._recorder = AttentionRecorder(model, self.modules).__enter__()
@@ -64,7 +64,7 @@ class AttentionVisualizationHook(Hook):
             return
         recorder, self._recorder = self._recorder, None
         recorder.__exit__(None, None, None)
-        from ..visualization import panels_for, render_module
+        from ...visualization import panels_for, render_module
         image = data_batch['inputs'][0]  # (3, H, W) uint8, BGR
         rgb = image.flip(0).permute(1, 2, 0).cpu().numpy()
         size = tuple(rgb.shape[:2])

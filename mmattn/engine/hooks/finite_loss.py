@@ -3,7 +3,7 @@ import math
 
 from mmengine.hooks import Hook
 
-from ..registry import HOOKS
+from ...registry import HOOKS
 
 
 def _non_finite_terms(outputs):

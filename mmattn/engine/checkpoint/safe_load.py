@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-from .atomic_checkpoint import check_checkpoint_file
+from .atomic import check_checkpoint_file
 
 try:  # numpy >= 2 moved its pickling helpers to numpy._core
     from numpy._core import multiarray as _np_multiarray

@@ -23,8 +23,8 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from ..blocks.spe import SelfAdaptivePoolingAttention
-from ..registry import HOOKS
+from ...blocks.spe import SelfAdaptivePoolingAttention
+from ...registry import HOOKS
 
 
 def spe_blocks(model):

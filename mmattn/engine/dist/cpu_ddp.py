@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from mmengine.model import MMDistributedDataParallel
 
-from ..registry import MODEL_WRAPPERS
+from ...registry import MODEL_WRAPPERS
 from .sync_bn import convert_to_cpu_sync_batchnorm
 
 

@@ -33,11 +33,9 @@ import re
 import zipfile
 
 from mmengine.fileio.backends import LocalBackend, register_backend
-from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
-from ..files import read_ends
-from ..registry import HOOKS
+from ...files import read_ends
 
 #: The names mmengine's CheckpointHook gives its checkpoints.
 CHECKPOINT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
@@ -206,28 +204,6 @@ class AtomicLocalBackend(LocalBackend):
 #: (``backend_args=dict(backend=ATOMIC_BACKEND)``).
 ATOMIC_BACKEND = 'mmattn_atomic_local'
 register_backend(ATOMIC_BACKEND, AtomicLocalBackend)
-
-
-@HOOKS.register_module()
-class AtomicCheckpointHook(CheckpointHook):
-    """mmengine's ``CheckpointHook`` writing its checkpoints atomically.
-
-    Its arguments are ``CheckpointHook``'s. Where neither ``backend_args``
-    nor ``file_client_args`` is given and ``out_dir`` is local, the
-    checkpoints go through :class:`AtomicLocalBackend`; a remote
-    ``out_dir`` or an explicit backend is used as given. Select it in a
-    config with ``default_hooks.checkpoint.type='mmattn.AtomicCheckpointHook'``
-    and resume with :func:`find_resumable_checkpoint` (``tools/train.py
-    --resume`` does).
-    """
-
-    def __init__(self, interval=-1, **kwargs):
-        out_dir = kwargs.get('out_dir')
-        if (kwargs.get('backend_args') is None
-                and kwargs.get('file_client_args') is None
-                and (out_dir is None or '://' not in str(out_dir))):
-            kwargs['backend_args'] = dict(backend=ATOMIC_BACKEND)
-        super().__init__(interval, **kwargs)
 
 
 class _AtomicTextFile:
