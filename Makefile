@@ -18,7 +18,7 @@ test: install
 	TRITON_INTERPRET=1 $(PY) -m pytest tests -q $(PYTEST_ARGS)
 
 demo: install
-	$(PY) tools/demo.py
+	$(PY) projects/long_range/tools/demo.py
 
 clean:
 	rm -rf work_dirs data/synthetic

@@ -83,7 +83,7 @@ def seg_smoke_options(data_root, size=(128, 256), iters=2, batch_size=2,
 
 
 def long_range_smoke_options(data_root, iters=1, batch_size=1):
-    """Overrides for a config of ``configs/long_range/`` (segmentation).
+    """Overrides for a config of ``projects/long_range/configs/seg/`` (segmentation).
 
     Those configs already read the synthetic data with a pipeline of their
     own (no resize, crop or colour jitter), so only the data root, the

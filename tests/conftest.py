@@ -10,6 +10,9 @@ from mmattn.testing import reset_mmengine_singletons
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
+# the long-range benchmark (projects/long_range): its package and its tools
+sys.path.insert(0, osp.join(ROOT, 'projects', 'long_range'))
+sys.path.insert(0, osp.join(ROOT, 'projects', 'long_range', 'tools'))
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 

@@ -323,4 +323,15 @@ def read_scalars(work_dir):
 
 
 def config_path(*parts):
+    """A config shipped with mmattn (``configs/``)."""
     return osp.join(ROOT, 'configs', *parts)
+
+
+#: The long-range benchmark, an experiment on mmattn (``projects/``).
+LONG_RANGE = osp.join(ROOT, 'projects', 'long_range')
+
+
+def long_range_config(task, name):
+    """A config of the long-range benchmark: ``task`` is 'seg', 'det' or
+    'cls'."""
+    return osp.join(LONG_RANGE, 'configs', task, name)

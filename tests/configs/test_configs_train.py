@@ -3,7 +3,7 @@ import glob
 import os.path as osp
 
 import pytest
-from helpers import ROOT, read_scalars
+from helpers import LONG_RANGE, ROOT, read_scalars
 from mmengine.config import Config
 
 from mmattn.testing import (accept_synthetic_cifar, as_cli,
@@ -11,9 +11,18 @@ from mmattn.testing import (accept_synthetic_cifar, as_cli,
                             long_range_smoke_options,
                             multi_image_det_smoke_options, seg_smoke_options)
 
+#: mmattn's configs and the long-range benchmark's (projects/long_range)
 ALL_CONFIGS = sorted(
-    p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                         recursive=True) if '_base_' not in p)
+    p for pattern in (osp.join(ROOT, 'configs', '**', '*.py'),
+                      osp.join(LONG_RANGE, 'configs', '**', '*.py'))
+    for p in glob.glob(pattern, recursive=True) if '_base_' not in p)
+
+
+def _long_range_task(path):
+    """'seg', 'det' or 'cls' for a long-range benchmark config, else None."""
+    if osp.commonpath([path, LONG_RANGE]) != LONG_RANGE:
+        return None
+    return osp.basename(osp.dirname(path))
 
 
 def _alias_target(path):
@@ -73,7 +82,8 @@ def test_config_trains_one_iteration(path, cityscapes_root, coco_root,
     cfg = Config.fromfile(path)
     assert 'mmattn' in cfg.custom_imports['imports']
     data = contextlib.nullcontext()
-    if osp.basename(osp.dirname(path)) == 'long_range_cls':
+    task = _long_range_task(path)
+    if task == 'cls':
         # the benchmark's iteration-based recipe: one iteration
         opts = long_range_smoke_options(imagenet_root, batch_size=2)
         opts['train_cfg.val_interval'] = 100
@@ -86,12 +96,12 @@ def test_config_trains_one_iteration(path, cityscapes_root, coco_root,
         else:
             opts = cls_smoke_options(imagenet_root, batch_size=2)
         expected = 1
-    elif osp.basename(osp.dirname(path)) == 'long_range':
+    elif task == 'seg':
         # The benchmark's own pipeline (no crop) reads the fixture as it is.
         opts = long_range_smoke_options(cityscapes_root)
         opts['train_cfg.val_interval'] = 100
         expected = 1
-    elif osp.basename(osp.dirname(path)) == 'long_range_det':
+    elif task == 'det':
         # Iteration-based like the benchmark: one iteration, not one epoch.
         opts = det_smoke_options(coco_root, size=(64, 64), batch_size=4)
         del opts['train_cfg.max_epochs']

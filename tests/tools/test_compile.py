@@ -11,7 +11,7 @@ import os.path as osp
 import sys
 
 import pytest
-from helpers import ROOT, config_path, read_scalars
+from helpers import ROOT, long_range_config, read_scalars
 
 from mmattn.testing import (as_cli, long_range_smoke_options,
                             reset_mmengine_singletons)
@@ -35,9 +35,9 @@ def _first_loss(config, data_root, work_dir, compile_model):
 def test_compiled_training_step_matches_eager(cityscapes_root, tmp_path):
     from mmengine.config import Config
     cfg = Config.fromfile(
-        config_path('long_range', 'spanet_r18-tiny_long-range-96x256.py'))
-    cfg.model.backbone = Config.fromfile(config_path(
-        'long_range', 'se_r18-tiny_long-range-96x256.py')).model.backbone
+        long_range_config('seg', 'spanet_r18-tiny_long-range-96x256.py'))
+    cfg.model.backbone = Config.fromfile(long_range_config(
+        'seg', 'se_r18-tiny_long-range-96x256.py')).model.backbone
     assert cfg.model.backbone.type == 'mmattn.BackboneWithBlocks'
     assert cfg.model.decode_head.type == 'mmattn.SPAHead'
     config = str(tmp_path / 'spanet_se.py')

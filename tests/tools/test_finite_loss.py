@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from helpers import ROOT, config_path
+from helpers import ROOT, long_range_config
 
 from mmattn.engine import FiniteLossHook
 from mmattn.testing import as_cli, long_range_smoke_options
@@ -60,8 +60,8 @@ def test_diverging_run_stops_and_keeps_the_last_good_checkpoint(
                  'param_scheduler': None,
                  'default_hooks.checkpoint.interval': 1})
     with pytest.raises(FloatingPointError) as error:
-        train.main([config_path('long_range',
-                                'fcn_r18-tiny_long-range-96x256.py'),
+        train.main([long_range_config('seg',
+                                      'fcn_r18-tiny_long-range-96x256.py'),
                     '--work-dir', str(tmp_path)] + as_cli(opts))
     message = str(error.value)
     stopped = int(message.split('iteration ')[1].split(':')[0])

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from mmattn.benchmark import long_range as lr
-from mmattn.benchmark import long_range_report as report
+from long_range import recipe as lr
+from long_range import report
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools'))
+sys.path.insert(0, osp.join(REPO, 'projects', 'long_range', 'tools'))
 
 # A short run: fewer images than the recipe, same scenes, sizes and margin.
 NUM_TRAIN, NUM_VAL = 400, 40

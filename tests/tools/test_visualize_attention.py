@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, config_path, randomise
+from helpers import ROOT, config_path, long_range_config, randomise
 
 from mmattn.blocks import (CBAM, AsymmetricPyramidNonLocal,
                            ChannelAttention, CrissCrossAttention,
@@ -222,7 +222,7 @@ def test_hook_writes_pictures_through_the_visualizer(cityscapes_root,
     import glob
     import train
     from mmattn.testing import as_cli, long_range_smoke_options
-    base = config_path('long_range', 'spanet_r18-tiny_long-range-96x256.py')
+    base = long_range_config('seg', 'spanet_r18-tiny_long-range-96x256.py')
     config = tmp_path / 'spanet_with_pictures.py'
     config.write_text(
         f'_base_ = [{base!r}]\n'

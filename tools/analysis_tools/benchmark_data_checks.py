@@ -4,7 +4,7 @@
         [--num-images 200] [--repeats 5] [--workers 0] [--json FILE]
 
 Loads the training set of the long-range benchmark's config
-(``configs/long_range/fcn_r18-tiny_long-range-96x256.py``: synthetic
+(``projects/long_range/configs/seg/fcn_r18-tiny_long-range-96x256.py``: synthetic
 Cityscapes, 96x256 PNGs, the benchmark's pipeline) through a PyTorch data
 loader three ways, in one process, in alternating passes:
 
@@ -16,7 +16,7 @@ loader three ways, in one process, in alternating passes:
 and prints images/s (median of the passes, and the spread) with the ratio
 to ``stock``. Without ``--data-root`` it writes ``--num-images`` training
 images with the benchmark's data settings (the same generator and
-parameters as ``SEG_DATA`` of :mod:`mmattn.benchmark.long_range`, fewer
+parameters as ``SEG_DATA`` of :mod:`long_range.recipe`, fewer
 images) into a temporary folder.
 """
 import argparse
@@ -28,10 +28,12 @@ import tempfile
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+PROJECT = osp.join(ROOT, 'projects', 'long_range')
+for path in (ROOT, PROJECT):  # mmattn from the checkout; long_range
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
-CONFIG = osp.join(ROOT, 'configs', 'long_range',
+CONFIG = osp.join(PROJECT, 'configs', 'seg',
                   'fcn_r18-tiny_long-range-96x256.py')
 WAYS = ('stock', 'runtime', 'checked types')
 
@@ -143,7 +145,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         data_root = args.data_root
         if data_root is None:
-            from mmattn.benchmark.long_range import SEG_DATA
+            from long_range.recipe import SEG_DATA
             from mmattn.datasets import make_cityscapes
             data_root = osp.join(tmp, 'cityscapes')
             make_cityscapes(data_root, **dict(
@@ -151,7 +153,7 @@ def main(argv=None):
         elif not osp.isdir(osp.join(data_root, 'leftImg8bit', 'train')):
             raise FileNotFoundError(
                 f'--data-root {data_root} has no leftImg8bit/train: expected '
-                'synthetic Cityscapes (tools/long_range_benchmark.py writes '
+                'synthetic Cityscapes (projects/long_range/tools/long_range_benchmark.py writes '
                 'it)')
         images, rates = run(data_root, args.repeats, args.workers)
     print(table(images, rates, args.workers))

@@ -1,6 +1,6 @@
 # The long-range benchmark, detection: plain Faster R-CNN (the local baseline).
 #
-# Data: synthetic COCO written by tools/long_range_benchmark.py --task det
+# Data: synthetic COCO written by projects/long_range/tools/long_range_benchmark.py --task det
 # (side-bar layout, 96x256, no shape within 96 px of the cue bar; see
 # docs/long_range.md). The backbone is mmdet's ResNet-18 cut to two stages at
 # width 32; with the FPN its receptive field is narrower than the margin, and
@@ -117,7 +117,7 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=0.001, betas=(0.9, 0.999),
                    weight_decay=0.01),
     clip_grad=dict(max_norm=10, norm_type=2))
-# Warm-up of a tenth of the run (at most 50), as tools/long_range_benchmark.py
+# Warm-up of a tenth of the run (at most 50), as projects/long_range/tools/long_range_benchmark.py
 # sets it for any --iters: 30 iterations here.
 warmup_iters = min(50, num_iters // 10)
 param_scheduler = [

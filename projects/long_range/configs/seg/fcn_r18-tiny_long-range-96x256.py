@@ -1,6 +1,6 @@
 # The long-range benchmark's recipe, with mmseg's FCNHead: the local baseline.
 #
-# Data: synthetic Cityscapes written by tools/long_range_benchmark.py (or
+# Data: synthetic Cityscapes written by projects/long_range/tools/long_range_benchmark.py (or
 # tools/dataset_converters/make_synthetic.py --format cityscapes --size 96x256
 # --num-train 2000 --num-val 200 --margin 96), where one colour bar at a side
 # edge decides the class of every shape and no shape comes within 96 px of it
@@ -103,7 +103,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=0.002, betas=(0.9, 0.999),
                    weight_decay=0.01))
-# Warm-up of a tenth of the run (at most 50), as tools/long_range_benchmark.py
+# Warm-up of a tenth of the run (at most 50), as projects/long_range/tools/long_range_benchmark.py
 # sets it for any --iters: 30 iterations here.
 warmup_iters = min(50, num_iters // 10)
 param_scheduler = [

@@ -1,7 +1,7 @@
 """Tables and plots of long-range benchmark records.
 
 A record is one run (one model, one seed) as written by
-:func:`mmattn.benchmark.long_range.run_seg` or its detection counterpart;
+:func:`long_range.recipe.run_seg` or its detection counterpart;
 this module groups records by model and reports mean and standard deviation
 over seeds. Plotting needs matplotlib (Agg backend, no display).
 """
@@ -205,7 +205,7 @@ def stack(rows, gap=6):
 
 def paint_samples(split, path, count=4):
     """``image | training label`` for the first ``count`` images of a split
-    from :func:`mmattn.benchmark.long_range.load_split`; returns ``path``."""
+    from :func:`long_range.recipe.load_split`; returns ``path``."""
     from PIL import Image
     rows = [side_by_side(img, colourise(lab)) for img, lab in
             zip(split['images'][:count], split['labels'][:count])]

@@ -1,11 +1,11 @@
 """The README's demo: SPANet learns the long-range rule that a local model cannot.
 
 Writes the long-range benchmark's synthetic Cityscapes (if missing), trains
-configs/long_range/spanet_r18-tiny_long-range-96x256.py on it, evaluates
+projects/long_range/configs/seg/spanet_r18-tiny_long-range-96x256.py on it, evaluates
 mIoU, cue accuracy and the swapped-cue control, prints them beside the local
 baseline's published figures (docs/long_range.md) and paints predictions.
 
-    python tools/demo.py [--iters 600] [--out work_dirs/demo] [--model spa]
+    python projects/long_range/tools/demo.py [--iters 600] [--out work_dirs/demo] [--model spa]
 """
 import argparse
 import json
@@ -16,12 +16,14 @@ import time
 
 import numpy as np
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(PROJECT))  # the repository
+for path in (ROOT, PROJECT):  # mmattn from the checkout, and long_range
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
-from mmattn.benchmark import long_range as lr  # noqa: E402
-from mmattn.benchmark import long_range_report as report  # noqa: E402
+from long_range import recipe as lr  # noqa: E402
+from long_range import report  # noqa: E402
 
 DEFAULT_DATA = osp.join(ROOT, 'data', 'long_range_cityscapes')
 #: The published grid (docs/long_range.md), read for the baseline's figures.

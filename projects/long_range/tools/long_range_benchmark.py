@@ -1,7 +1,7 @@
 """Long-range benchmark: which attention brings context from far away?
 
-Trains every model of the grid on one recipe (configs/long_range/ for
-segmentation, configs/long_range_det/ for detection, configs/long_range_cls/
+Trains every model of the grid on one recipe (projects/long_range/configs/seg/ for
+segmentation, projects/long_range/configs/det/ for detection, projects/long_range/configs/cls/
 for classification) with each seed, and writes
 
 * ``OUT/results.json``: one record per run (model, seed, mIoU, cue accuracy,
@@ -15,10 +15,10 @@ for classification) with each seed, and writes
 
 Examples::
 
-    python tools/long_range_benchmark.py --out work_dirs/long_range
-    python tools/long_range_benchmark.py --models fcn spa --seeds 0 --iters 300
-    python tools/long_range_benchmark.py --task det --out work_dirs/lr_det
-    python tools/long_range_benchmark.py --task cls --out work_dirs/lr_cls
+    python projects/long_range/tools/long_range_benchmark.py --out work_dirs/long_range
+    python projects/long_range/tools/long_range_benchmark.py --models fcn spa --seeds 0 --iters 300
+    python projects/long_range/tools/long_range_benchmark.py --task det --out work_dirs/lr_det
+    python projects/long_range/tools/long_range_benchmark.py --task cls --out work_dirs/lr_cls
 
 See docs/long_range.md for the recipe, the properties it is checked for and
 the published results.
@@ -30,12 +30,14 @@ import os.path as osp
 import sys
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(PROJECT))  # the repository
+for path in (ROOT, PROJECT):  # mmattn from the checkout, and long_range
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
-from mmattn.benchmark import long_range as lr  # noqa: E402
-from mmattn.benchmark import long_range_report as report  # noqa: E402
+from long_range import recipe as lr  # noqa: E402
+from long_range import report  # noqa: E402
 
 DEFAULT_ITERS = dict(seg=300, det=300, cls=300)
 MODELS = dict(seg=lr.SEG_MODELS, det=lr.DET_MODELS, cls=lr.CLS_MODELS)
@@ -185,7 +187,7 @@ def main(argv=None):
                 data={k: data_meta[k] for k in ('size', 'margin', 'layout',
                                                 'seed')},
                 num_train=num_train, num_val=num_val,
-                command='python tools/long_range_benchmark.py '
+                command='python projects/long_range/tools/long_range_benchmark.py '
                 + ' '.join(argv if argv is not None else sys.argv[1:]))
     records = _load_previous(osp.join(args.out, 'results.json'), args.iters)
     done = {(r['model'], r['seed']) for r in records}

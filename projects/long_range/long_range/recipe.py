@@ -1,6 +1,6 @@
 """The long-range benchmark: does a model bring context from far away?
 
-One recipe (``configs/long_range/``): synthetic Cityscapes in which a colour
+One recipe (``projects/long_range/configs/seg/``): synthetic Cityscapes in which a colour
 bar at a side edge decides the class of every shape and no shape comes
 within ``margin`` pixels of the bar (:mod:`mmattn.datasets.synthetic`,
 layout ``'side-bar'``); a two-stage ResNetV1c-18 of width 32 whose receptive
@@ -15,8 +15,8 @@ bar of every validation image is repainted with another colour: a model
 that reads the cue follows it) and the cost of the model (parameters, FLOPs
 of a forward pass, peak memory of a training step, seconds per iteration).
 
-``tools/long_range_benchmark.py`` is the command line; the report (table,
-plots) is :mod:`mmattn.benchmark.long_range_report`. OpenMMLab packages are
+``projects/long_range/tools/long_range_benchmark.py`` is the command line; the report (table,
+plots) is :mod:`long_range.report`. OpenMMLab packages are
 imported inside the functions, so importing this module is cheap.
 """
 import copy
@@ -27,11 +27,13 @@ import time
 
 import numpy as np
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG_DIR = osp.join(ROOT, 'configs', 'long_range')
+#: projects/long_range, and the repository holding it (for relative paths).
+PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(PROJECT))
+CONFIG_DIR = osp.join(PROJECT, 'configs', 'seg')
 
-#: Model name -> (config file in configs/long_range/, kind). ``local``: the
-#: baseline; ``head``: a global-context decode head; ``plugin``: blocks
+#: Model name -> (config file in projects/long_range/configs/seg/, kind).
+#: ``local``: the baseline; ``head``: a global-context decode head; ``plugin``: blocks
 #: inserted after every residual block, with the baseline's FCNHead.
 SEG_MODELS = {
     'fcn': ('fcn_r18-tiny_long-range-96x256.py', 'local'),
@@ -62,7 +64,7 @@ SEG_DATA = dict(size=(96, 256), num_train=2000, num_val=200, margin=96,
 NUM_CUES = 8
 
 
-#: Detection: model name -> config file in configs/long_range_det/.
+#: Detection: model name -> config file in projects/long_range/configs/det/.
 DET_MODELS = {
     'faster-rcnn': 'faster-rcnn_r18-tiny_fpn_long-range-96x256.py',
     'gc-neck': 'faster-rcnn_r18-tiny_fpn-gc-neck_long-range-96x256.py',
@@ -72,13 +74,13 @@ DET_MODELS = {
     'gc-plugin': 'faster-rcnn_r18-tiny-gc_fpn_long-range-96x256.py',
     'spa-plugin': 'faster-rcnn_r18-tiny-spa_fpn_long-range-96x256.py',
 }
-DET_CONFIG_DIR = osp.join(ROOT, 'configs', 'long_range_det')
+DET_CONFIG_DIR = osp.join(PROJECT, 'configs', 'det')
 
 #: The detection data: the same scenes as :data:`SEG_DATA`, COCO layout.
 DET_DATA = dict(SEG_DATA, num_train=1000, num_val=100)
 del DET_DATA['label_cue_in_train']  # COCO annotates shapes only
 
-#: Classification: model name -> config file in configs/long_range_cls/.
+#: Classification: model name -> config file in projects/long_range/configs/cls/.
 CLS_MODELS = {
     'resnet': 'resnet18-tiny_long-range-96x256.py',
     'se': 'se_resnet18-tiny_long-range-96x256.py',
@@ -86,7 +88,7 @@ CLS_MODELS = {
     'spenet': 'spenet_resnet18-tiny_long-range-96x256.py',
     'spa-plugin': 'spa-plugin_resnet18-tiny_long-range-96x256.py',
 }
-CLS_CONFIG_DIR = osp.join(ROOT, 'configs', 'long_range_cls')
+CLS_CONFIG_DIR = osp.join(PROJECT, 'configs', 'cls')
 
 #: The classification data: the same scenes, ImageNet layout, labelled by
 #: the bar's colour.
@@ -367,7 +369,8 @@ def measure_cost(model, data_loader):
     """
     import torch
 
-    from .measure import count_flops, count_params, peak_memory
+    from mmattn.benchmark.measure import (count_flops, count_params,
+                                          peak_memory)
     batch = next(iter(data_loader))
     was_training = model.training
     model.eval()

@@ -1,6 +1,6 @@
 # The long-range benchmark's classification recipe (mmpretrain), the plain
 # baseline. Data: the segmentation benchmark's scenes in the ImageNet layout,
-# written by tools/long_range_benchmark.py --task cls (or
+# written by projects/long_range/tools/long_range_benchmark.py --task cls (or
 # tools/dataset_converters/make_synthetic.py --format imagenet --size 96x256
 # --num-train 2000 --num-val 200 --margin 96): the label of an image is the
 # class of its side bar's colour (8 of the 1000 ImageNet classes). The
