@@ -290,6 +290,8 @@ class AsymmetricPyramidNonLocal(nn.Module):
     ``stages.<i>.{value,out}_project.*``, ``bottleneck.*``.
     """
 
+    picture = 'pyramid_non_local'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'APNB'
     small_cfg = dict(hidden_channels=16)

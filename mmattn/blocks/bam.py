@@ -60,6 +60,8 @@ class BottleneckAttention(nn.Module):
     ``spatial_convs.{i}.bn.*``, ``spatial_out.*``.
     """
 
+    picture = 'spatial_gate'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'BAM'
 

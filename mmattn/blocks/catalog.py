@@ -18,6 +18,9 @@ Class attributes of a block:
 - ``plugin_cfg``: keyword arguments for its use as a plugin inside a
   backbone, where they differ from the constructor's defaults (e.g. GC's
   ratio of 1/16 in a ResNet against 1/4 in a head). Defaults to ``{}``.
+- ``picture``: how :mod:`mmattn.visualization` draws its attention, the
+  name of a drawer (``'channel_gate'``, ``'spatial_gate'``, ``'non_local'``...;
+  see ``DRAWERS`` there). Blocks without one are not drawn.
 - ``small_cfg``: overrides that keep tests small at widths 64 to 2048 and on
   maps down to 2x2. Defaults to ``{}``.
 

@@ -67,6 +67,8 @@ class CBAM(nn.Module):
     ``spatial_norm.*``.
     """
 
+    picture = 'spatial_gate'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'CBAM'
 

@@ -59,6 +59,8 @@ class ChannelAttention(nn.Module):
     softmax in float32 with autocast off, so fp16/bf16 autocast stays finite.
     """
 
+    picture = 'channel'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'CAM'
 

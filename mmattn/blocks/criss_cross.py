@@ -54,6 +54,8 @@ class CrissCrossAttention(nn.Module):
     in the dtype of ``v``, which follows autocast like a conv.
     """
 
+    picture = 'criss_cross'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'CC'
 

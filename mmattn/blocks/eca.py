@@ -89,6 +89,8 @@ class EfficientChannelAttention(nn.Module):
     State-dict keys: ``conv.weight`` of shape (1, 1, k), as the authors' code.
     """
 
+    picture = 'channel_gate'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'ECA'
 

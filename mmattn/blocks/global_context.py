@@ -80,6 +80,8 @@ class GlobalContext(nn.Module):
     the transforms follow autocast like any conv.
     """
 
+    picture = 'global_context'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'GC (1/16)'
     plugin_cfg = dict(ratio=1. / 16)

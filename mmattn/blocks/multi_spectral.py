@@ -85,6 +85,8 @@ class MultiSpectralChannelAttention(nn.Module):
     State-dict keys: ``mlp.fc1.weight``, ``mlp.fc2.weight``.
     """
 
+    picture = 'channel_gate'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'FcaNet'
 

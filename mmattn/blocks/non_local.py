@@ -86,6 +86,8 @@ class NonLocal(nn.Module):
     ``conv_out.<norm>.*``, ``concat_project.conv.weight``.
     """
 
+    picture = 'non_local'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'NL'
     small_cfg = dict(reduction=8)

@@ -101,6 +101,8 @@ class ObjectContext(nn.Module):
     its initialisation under a seed and its optimizer state carry over.
     """
 
+    picture = 'object_context'  # how mmattn.visualization draws it
+
     def __init__(self,
                  in_channels,
                  channels,

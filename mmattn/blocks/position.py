@@ -47,6 +47,8 @@ class PositionAttention(nn.Module):
     autocast off by the op, so fp16/bf16 autocast does not overflow.
     """
 
+    picture = 'position'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'PAM'
 

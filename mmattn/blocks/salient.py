@@ -58,6 +58,8 @@ class SalientPositionAttention(nn.Module):
     not built and its keys are ignored when loading.
     """
 
+    picture = 'salient_position'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'SPANet'
 

@@ -51,6 +51,8 @@ class SpatialChannelSqueezeExcitation(nn.Module):
     (smp's ``cSE.1``, ``cSE.3``, ``sSE.0``).
     """
 
+    picture = 'spatial_gate'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'scSE'
 

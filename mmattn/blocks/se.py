@@ -44,6 +44,8 @@ class SqueezeExcitation(nn.Module):
     State-dict keys: ``mlp.fc1.*``, ``mlp.fc2.*``.
     """
 
+    picture = 'channel_gate'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'SE'
 

@@ -55,6 +55,8 @@ class SelfAdaptivePoolingAttention(nn.Module):
         task loss (whose gradient grows as 1 / |p|) pushes it back out.
     """
 
+    picture = 'channel_gate'  # how mmattn.visualization draws it
+
     role = 'plugin'  # see mmattn.blocks.catalog
     label = 'SPENet'
 

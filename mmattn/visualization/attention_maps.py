@@ -12,13 +12,7 @@ from typing import List, NamedTuple, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-from ..blocks import (CBAM, AsymmetricPyramidNonLocal, BottleneckAttention,
-                      ChannelAttention, CrissCrossAttention,
-                      EfficientChannelAttention, GlobalContext,
-                      MultiSpectralChannelAttention, NonLocal,
-                      ObjectContext, PositionAttention,
-                      SalientPositionAttention, SelfAdaptivePoolingAttention,
-                      SpatialChannelSqueezeExcitation, SqueezeExcitation)
+from .. import blocks as _blocks
 from ..blocks.asym_non_local import pyramid_sample
 
 
@@ -222,24 +216,41 @@ def spatial_gate(module, args, points=None, image_size=None):
 
 
 #: module class -> picture function; CrissCrossAttention takes all its calls
-PICTURES = {
-    SalientPositionAttention: salient_position,
-    PositionAttention: position,
-    ChannelAttention: channel,
-    NonLocal: non_local,
-    CrissCrossAttention: criss_cross,
-    GlobalContext: global_context,
-    ObjectContext: object_context,
-    AsymmetricPyramidNonLocal: pyramid_non_local,
-    SqueezeExcitation: channel_gate,
-    EfficientChannelAttention: channel_gate,
-    SelfAdaptivePoolingAttention: channel_gate,
-    MultiSpectralChannelAttention: channel_gate,
-    CBAM: spatial_gate,
-    SpatialChannelSqueezeExcitation: spatial_gate,
-    BottleneckAttention: spatial_gate,
+#: The drawers, by the name a block gives in its ``picture`` attribute.
+DRAWERS = {
+    'salient_position': salient_position,
+    'position': position,
+    'channel': channel,
+    'non_local': non_local,
+    'criss_cross': criss_cross,
+    'global_context': global_context,
+    'object_context': object_context,
+    'pyramid_non_local': pyramid_non_local,
+    'channel_gate': channel_gate,
+    'spatial_gate': spatial_gate,
 }
-ALL_CALLS = (CrissCrossAttention, )
+#: Drawers that take every recorded call (a recurrent module), not the first.
+ALL_CALLS = ('criss_cross', )
+
+
+def pictures_of(namespace):
+    """``{block class: drawer}`` for every class of ``namespace`` (a module)
+    that declares its own ``picture`` (a key of :data:`DRAWERS`): a new
+    block is drawn by naming its picture in its own file."""
+    found = {}
+    for obj in vars(namespace).values():
+        name = vars(obj).get('picture') if isinstance(obj, type) else None
+        if name is None:
+            continue
+        if name not in DRAWERS:
+            raise KeyError(f'{obj.__name__}.picture = {name!r} is not one of '
+                           f'the drawers {sorted(DRAWERS)}')
+        found[obj] = DRAWERS[name]
+    return found
+
+
+#: Every drawable block of :mod:`mmattn.blocks`.
+PICTURES = pictures_of(_blocks)
 
 
 def panels_for(module, calls: List[tuple], points=None,
@@ -247,6 +258,6 @@ def panels_for(module, calls: List[tuple], points=None,
     """The pictures of one module from its recorded calls."""
     fn = PICTURES[type(module)]
     with torch.no_grad():
-        if isinstance(module, ALL_CALLS):
+        if type(module).picture in ALL_CALLS:
             return fn(module, calls, points, image_size)
         return fn(module, calls[0], points, image_size)

@@ -238,3 +238,29 @@ def test_hook_writes_pictures_through_the_visualizer(cityscapes_root,
                      'attention_decode_head.spa_block_val1_1.png'], names
     from PIL import Image
     assert min(Image.open(pictures[0]).size) > 100
+
+
+def test_a_block_is_drawn_by_naming_its_picture():
+    import types
+
+    from mmattn.blocks import SqueezeExcitation
+    from mmattn.visualization.attention_maps import (DRAWERS, channel_gate,
+                                                     pictures_of)
+
+    class MyGate(SqueezeExcitation):
+        picture = 'channel_gate'
+
+    class Inherits(SqueezeExcitation):  # declares nothing: not drawn
+        pass
+
+    found = pictures_of(types.SimpleNamespace(MyGate=MyGate,
+                                              Inherits=Inherits))
+    assert found == {MyGate: channel_gate}
+    assert set(DRAWERS) >= {'channel_gate', 'spatial_gate', 'non_local'}
+
+    class Unknown(SqueezeExcitation):
+        picture = 'sketch'
+
+    with pytest.raises(KeyError, match="Unknown.picture = 'sketch' is not "
+                       'one of the drawers'):
+        pictures_of(types.SimpleNamespace(Unknown=Unknown))
