@@ -206,6 +206,39 @@ class NonLocal(nn.Module):
         pairwise = torch.relu(a + b.transpose(1, 2))
         return pairwise / key.size(1)
 
+    # mmcv's NonLocal2d pairwise functions, public under its names and
+    # signatures (theta_x (N, P, C_i), phi_x (N, C_i, P_k) -> (N, P, P_k);
+    # concatenation: (N, C_i, P, 1), (N, C_i, 1, P_k)), for code written
+    # against it. forward does not call them: it fuses each into the
+    # attention op without the (P, P_k) matrix where it can.
+    def gaussian(self, theta_x, phi_x):
+        """softmax over the keys of theta_x phi_x."""
+        return torch.matmul(theta_x, phi_x).softmax(dim=-1)
+
+    def embedded_gaussian(self, theta_x, phi_x):
+        """:meth:`gaussian` of the logits scaled by C_i^-0.5 where
+        ``use_scale``."""
+        logits = torch.matmul(theta_x, phi_x)
+        if self.use_scale:
+            logits = logits / theta_x.shape[-1]**0.5
+        return logits.softmax(dim=-1)
+
+    def dot_product(self, theta_x, phi_x):
+        """theta_x phi_x / P_k."""
+        logits = torch.matmul(theta_x, phi_x)
+        return logits / logits.shape[-1]
+
+    def concatenation(self, theta_x, phi_x):
+        """ReLU(concat_project([theta_i, phi_j])) / P_k (mode
+        ``'concatenation'`` only: the other modes have no concat_project)."""
+        if self.mode != 'concatenation':
+            raise AttributeError(
+                f"concatenation needs mode='concatenation' (its "
+                f'concat_project), this block has mode={self.mode!r}')
+        query = theta_x.flatten(2).transpose(1, 2)  # (N, P, C_i)
+        key = phi_x.flatten(2).transpose(1, 2)  # (N, P_k, C_i)
+        return self._pairwise_relu(query, key).to(theta_x.dtype)
+
     def _unnormalised_modes(self, query, key, value):
         """dot_product and concatenation: y = f(q, k) v, f not a softmax."""
         dtype = value.dtype

@@ -10,7 +10,7 @@ attention map on CPU when the key and value widths differ (they do here), so
 memory grows with P, not P^2.
 """
 import torch.nn as nn
-from mmcv.cnn import Scale
+from mmcv.cnn import ConvModule, Scale
 
 from ..ops import dot_product_attention
 from ..ops.attention import IMPLEMENTATIONS
@@ -66,6 +66,45 @@ class PositionAttention(nn.Module):
         self.query_project = nn.Conv2d(in_channels, self.channels, 1)
         self.value_project = nn.Conv2d(in_channels, in_channels, 1)
         self.gamma = Scale(0.)
+
+    # mmseg's PAM is its SelfAttentionBlock with these settings fixed; they
+    # are public under its names for code written against PAM
+    share_key_query = False
+    matmul_norm = False
+    conv_cfg = norm_cfg = act_cfg = None
+    key_downsample = query_downsample = out_project = None
+
+    @property
+    def key_in_channels(self):
+        return self.in_channels
+
+    @property
+    def query_in_channels(self):
+        return self.in_channels
+
+    @property
+    def out_channels(self):
+        return self.in_channels
+
+    def init_weights(self):
+        """Nothing beyond torch's defaults: mmseg's SelfAttentionBlock
+        zero-initialises an output projection, which PAM has not."""
+
+    @staticmethod
+    def build_project(in_channels, channels, num_convs, use_conv_module,
+                      conv_cfg, norm_cfg, act_cfg):
+        """mmseg's projection builder: ``num_convs`` 1x1 convs
+        ``in_channels -> channels -> ... -> channels`` (ConvModules with the
+        given configs where ``use_conv_module``), one module or a
+        Sequential."""
+        widths = [in_channels] + [channels] * num_convs
+        if use_conv_module:
+            convs = [ConvModule(a, b, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                                act_cfg=act_cfg)
+                     for a, b in zip(widths, widths[1:])]
+        else:
+            convs = [nn.Conv2d(a, b, 1) for a, b in zip(widths, widths[1:])]
+        return convs[0] if len(convs) == 1 else nn.Sequential(*convs)
 
     def forward(self, x):
         check_input(x, self.in_channels, module=self)
