@@ -272,7 +272,8 @@ def with_num_classes(get_data_info):
 
     def get(self, idx):
         info = get_data_info(self, idx)
-        info.setdefault('num_classes', len(self.metainfo['classes']))
+        # _metainfo, not the metainfo property: that deep-copies per sample
+        info.setdefault('num_classes', len(self._metainfo['classes']))
         return info
 
     get.__name__ = get_data_info.__name__
