@@ -37,6 +37,7 @@ HEAD_ARGS = {
     'CCHead': dict(),
     'GCHead': dict(),
     'NLHead': dict(),
+    'OCRHead': dict(ocr_channels=8),
 }
 
 

@@ -64,6 +64,12 @@ class OCRHead(CheckedInputsMixin, BaseCascadeDecodeHead):
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
 
+    @property
+    def spatial_gather_module(self):
+        """mmseg's name for the soft-region gather, which here is a part of
+        :class:`ObjectContext` (``object_context_block.spatial_gather``)."""
+        return self.object_context_block.spatial_gather
+
     def forward(self, inputs, prev_output):
         x = self._transform_inputs(inputs)
         feats = self.bottleneck(x)
