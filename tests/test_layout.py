@@ -71,3 +71,20 @@ def test_a_wheel_works_outside_the_checkout(tmp_path):
                                   PYTHONPATH=str(tmp_path / 'site')))
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stdout.strip().startswith(str(tmp_path / 'site'))
+
+
+def test_no_source_file_is_git_ignored():
+    """A package folder named like a build output (``dist/``, ``build/``)
+    is ignored by .gitignore: its new files would never reach a clone."""
+    import pytest
+    if not osp.isdir(osp.join(ROOT, '.git')):
+        pytest.skip('not a git checkout')
+    listed = subprocess.run(
+        ['git', 'ls-files', '--others', '--ignored', '--exclude-standard',
+         '--', 'mmattn', 'tests', 'tools', 'projects', 'configs', 'docs'],
+        capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    ignored = [p for p in listed.stdout.splitlines()
+               if p.endswith(('.py', '.md', '.sh', '.json', '.yml', '.yaml'))
+               and '__pycache__' not in p and '.egg-info' not in p]
+    assert ignored == []

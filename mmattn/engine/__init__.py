@@ -1,13 +1,13 @@
 """Training glue for mmengine, by reason to change: ``checkpoint/`` (atomic
 writes, resume, weights-only loading), ``hooks/`` (registered hooks),
-``dist/`` (CPU distributed training), ``optim/`` (CPU autocast wrapper),
+``distributed/`` (CPU distributed training), ``optim/`` (CPU autocast wrapper),
 ``launch.py`` (what the tools share), ``torchvision_standin.py`` (importing
 mmpretrain without torchvision). Importing it registers;
 :mod:`mmattn.runtime` is what changes mmengine itself, on request."""
 from .checkpoint import (ATOMIC_BACKEND, SAFE_GLOBALS, AtomicLocalBackend,
                          IncompleteCheckpointError, UnsafeCheckpointError,
                          atomic_write, find_resumable_checkpoint)
-from .dist import (CPUDistributedDataParallel, CPUSyncBatchNorm,
+from .distributed import (CPUDistributedDataParallel, CPUSyncBatchNorm,
                    convert_to_cpu_sync_batchnorm, finish_distributed,
                    pin_gloo_to_loopback, setup_cpu_distributed)
 from .hooks import (AtomicCheckpointHook, AttentionVisualizationHook,

@@ -6,7 +6,7 @@ import os.path as osp
 import torch
 from mmengine.config import Config, DictAction
 
-from .dist import setup_cpu_distributed
+from .distributed import setup_cpu_distributed
 
 
 def add_common_args(parser):
