@@ -61,11 +61,12 @@ PATCHED = (
 SCHEMES = ('', 'http://', 'https://')
 
 _MISSING = object()
-#: What install() replaced: (owner, name, previous value or _MISSING), and
-#: (prefix, previous loader, installed loader, mmengine's scheme table
-#: before install) for the schemes.
+#: What install() replaced: (owner, name, previous value or _MISSING);
+#: (prefix, previous loader, installed loader) for the schemes; and
+#: mmengine's scheme table as it was (register_scheme rebinds it).
 _saved_attributes = []
 _saved_schemes = []
+_saved_table = {}
 
 
 def is_installed():
@@ -133,14 +134,14 @@ def install():
     try:
         for target, value in zip(PATCHED, values):
             _set(*_resolve(target), value)
-        table = CheckpointLoader._schemes
+        _saved_table['table'] = CheckpointLoader._schemes
         for prefix in SCHEMES:
             previous = CheckpointLoader._get_checkpoint_loader(
                 'x' if prefix == '' else prefix + 'x')
             loader = with_allow_list(load_from_local if prefix == ''
                                      else load_from_http)
             CheckpointLoader.register_scheme(prefix, loader, force=True)
-            _saved_schemes.append((prefix, previous, loader, table))
+            _saved_schemes.append((prefix, previous, loader))
     except BaseException:
         uninstall()
         raise
@@ -153,10 +154,10 @@ def uninstall():
     loaders for the schemes it registered (a scheme registered by someone
     else since is kept). Idempotent."""
     from mmengine.runner.checkpoint import CheckpointLoader
-    if _saved_schemes:
-        table = _saved_schemes[0][3]  # the table before install
+    if _saved_table:
+        table = _saved_table.pop('table')
         current = dict(CheckpointLoader._schemes)
-        for prefix, previous, loader, _ in _saved_schemes:
+        for prefix, previous, loader in _saved_schemes:
             if current.get(prefix) is loader:
                 current[prefix] = previous
         # register_scheme re-sorts into a new dict; keep mmengine's order

@@ -59,6 +59,26 @@ def _fresh_mmengine_state():
 
 
 @pytest.fixture
+def runtime_on():
+    """mmattn.runtime installed (what mmattn's tools run with); another test
+    may have uninstalled it."""
+    import mmattn.runtime
+    mmattn.runtime.install()
+    yield
+
+
+@pytest.fixture
+def runtime_off():
+    """mmattn.runtime uninstalled for the test, installed again after."""
+    import mmattn.runtime
+    mmattn.runtime.uninstall()
+    try:
+        yield
+    finally:
+        mmattn.runtime.install()
+
+
+@pytest.fixture
 def several_chunks(monkeypatch):
     """Make mmattn.ops.attention's chunked path split even tiny maps into
     blocks of a few query rows, so the chunk boundaries are exercised."""

@@ -20,12 +20,17 @@ annotation; None (the default) follows the process's policy
 :mod:`mmattn.runtime` puts the same methods on the stock classes, for every
 config without edits; the functions here are written to serve both.
 """
+import functools
+import os.path as osp
+
 import mmcv
 import numpy as np
-import os.path as osp
 from mmcv.transforms import LoadImageFromFile
+from mmdet.datasets import CocoDataset
 from mmengine import fileio
+from mmseg.datasets.transforms import LoadAnnotations as SegLoadAnnotations
 
+from ..checks import check_positive_int
 from ..registry import DATASETS, TRANSFORMS
 from .data_checks import (check_policy, decode_problem, image_bytes_problem,
                           label_problem, report, segmentation_problem)
@@ -33,7 +38,8 @@ from .data_checks import (check_policy, decode_problem, image_bytes_problem,
 __all__ = [
     'CheckedLoadImageFromFile', 'CheckedLoadAnnotations', 'CheckedCocoDataset',
     'SkipSample', 'load_image_checked', 'load_seg_map_checked',
-    'skipping_transform', 'parse_coco_checked', 'with_num_classes'
+    'skipping_transform', 'parse_coco_checked', 'with_num_classes',
+    'checked_pipeline'
 ]
 
 
@@ -137,15 +143,13 @@ def skipping_transform(transform):
     """``transform`` returning None where a loader raised
     :class:`SkipSample`."""
 
+    @functools.wraps(transform)
     def checked(self, results):
         try:
             return transform(self, results)
         except SkipSample:
             return None
 
-    checked.__name__ = transform.__name__
-    checked.__doc__ = transform.__doc__
-    checked.__wrapped__ = transform
     return checked
 
 
@@ -167,13 +171,8 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
     transform = load_image_checked
 
 
-def _seg_load_annotations():
-    from mmseg.datasets.transforms import LoadAnnotations
-    return LoadAnnotations
-
-
 @TRANSFORMS.register_module()
-class CheckedLoadAnnotations(_seg_load_annotations()):
+class CheckedLoadAnnotations(SegLoadAnnotations):
     """mmseg's ``LoadAnnotations`` that names a missing, empty, truncated
     or undecodable label map, one of another size than its image, and label
     values outside the classes (other than 255, the ignore index).
@@ -190,21 +189,12 @@ class CheckedLoadAnnotations(_seg_load_annotations()):
 
     def __init__(self, *args, num_classes=None, bad_data=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if num_classes is not None and (
-                isinstance(num_classes, bool)
-                or not isinstance(num_classes, int) or num_classes < 1):
-            raise ValueError('num_classes must be a positive int or None, '
-                             f'got {num_classes!r}')
+        check_positive_int('num_classes', num_classes, allow_none=True)
         self.num_classes = num_classes
         self.bad_data = check_policy(bad_data)
 
     _load_seg_map = load_seg_map_checked
-
-    def transform(self, results):
-        try:
-            return super().transform(results)
-        except SkipSample:
-            return None
+    transform = skipping_transform(SegLoadAnnotations.transform)
 
 
 def parse_coco_checked(parse_data_info):
@@ -212,6 +202,7 @@ def parse_coco_checked(parse_data_info):
     lists but the disk lacks, and malformed segmentations (dropped where
     the policy skips), naming the json, the image and the annotation id."""
 
+    @functools.wraps(parse_data_info)
     def parse(self, raw_data_info):
         policy = getattr(self, 'bad_data', None)
         img_info = raw_data_info['raw_img_info']
@@ -235,19 +226,11 @@ def parse_coco_checked(parse_data_info):
         raw_data_info = dict(raw_data_info, raw_ann_info=kept)
         return parse_data_info(self, raw_data_info)
 
-    parse.__name__ = parse_data_info.__name__
-    parse.__doc__ = parse_data_info.__doc__
-    parse.__wrapped__ = parse_data_info
     return parse
 
 
-def _coco_dataset():
-    from mmdet.datasets import CocoDataset
-    return CocoDataset
-
-
 @DATASETS.register_module()
-class CheckedCocoDataset(_coco_dataset()):
+class CheckedCocoDataset(CocoDataset):
     """mmdet's ``CocoDataset`` that names, while it reads its json, an image
     missing from the disk and a malformed ``segmentation`` (a polygon with
     an odd number of coordinates, fewer than 3 points or non-finite values;
@@ -263,20 +246,38 @@ class CheckedCocoDataset(_coco_dataset()):
         self.bad_data = check_policy(bad_data)  # before the json is parsed
         super().__init__(*args, **kwargs)
 
-    parse_data_info = parse_coco_checked(_coco_dataset().parse_data_info)
+    parse_data_info = parse_coco_checked(CocoDataset.parse_data_info)
 
 
 def with_num_classes(get_data_info):
     """A dataset's ``get_data_info`` whose samples carry ``num_classes``
     (the length of its ``classes``), for the label-value check."""
 
+    @functools.wraps(get_data_info)
     def get(self, idx):
         info = get_data_info(self, idx)
         # _metainfo, not the metainfo property: that deep-copies per sample
         info.setdefault('num_classes', len(self._metainfo['classes']))
         return info
 
-    get.__name__ = get_data_info.__name__
-    get.__doc__ = get_data_info.__doc__
-    get.__wrapped__ = get_data_info
     return get
+
+
+def checked_pipeline(pipeline, num_classes=None):
+    """A copy of ``pipeline`` (a list of transform dicts) that loads with
+    the checked loaders: ``LoadImageFromFile`` becomes
+    ``mmattn.CheckedLoadImageFromFile`` and, where ``num_classes`` is given
+    (an mmseg pipeline), ``LoadAnnotations`` becomes
+    ``mmattn.CheckedLoadAnnotations`` with it. mmdet's ``LoadAnnotations``
+    has no checked twin: leave ``num_classes`` None for a detection
+    pipeline (its checks are ``mmattn.CheckedCocoDataset``'s)."""
+    steps = []
+    for step in pipeline:
+        step = dict(step)
+        if step['type'] == 'LoadImageFromFile':
+            step['type'] = 'mmattn.CheckedLoadImageFromFile'
+        elif step['type'] == 'LoadAnnotations' and num_classes is not None:
+            step.update(type='mmattn.CheckedLoadAnnotations',
+                        num_classes=num_classes)
+        steps.append(step)
+    return steps

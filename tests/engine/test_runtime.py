@@ -13,15 +13,6 @@ from mmattn.datasets.data_checks import BadDataError
 from mmattn.testing import reset_mmengine_singletons, seg_smoke_options
 
 
-@pytest.fixture
-def without_runtime():
-    mmattn.runtime.uninstall()
-    try:
-        yield
-    finally:
-        mmattn.runtime.install()
-
-
 def _truncated_jpeg(tmp_path):
     path = str(tmp_path / 'cut.jpg')
     ramp = np.linspace(0, 255, 64, dtype=np.uint8)
@@ -32,7 +23,7 @@ def _truncated_jpeg(tmp_path):
 
 
 def test_stock_loading_until_installed_and_after_uninstall(tmp_path,
-                                                           without_runtime):
+                                                           runtime_off):
     from mmcv.transforms import LoadImageFromFile
     path = _truncated_jpeg(tmp_path)
     # stock mmcv: its own assertion, which does not say what is wrong
@@ -48,7 +39,7 @@ def test_stock_loading_until_installed_and_after_uninstall(tmp_path,
         LoadImageFromFile()(dict(img_path=path))
 
 
-def test_stock_checkpoint_loading_without_runtime(tmp_path, without_runtime):
+def test_stock_checkpoint_loading_without_runtime(tmp_path, runtime_off):
     from mmengine.logging import HistoryBuffer
     from mmengine.runner.checkpoint import _load_checkpoint
     path = str(tmp_path / 'hub.pth')
@@ -66,7 +57,7 @@ def test_stock_checkpoint_loading_without_runtime(tmp_path, without_runtime):
 
 
 def test_atomic_checkpoint_hook_and_resume_helper_without_runtime(
-        cityscapes_root, tmp_path, monkeypatch, without_runtime):
+        cityscapes_root, tmp_path, monkeypatch, runtime_off):
     """A stock mmseg config run by mmengine's Runner, with only the hook's
     type changed: its checkpoints go through atomic_write, and
     find_resumable_checkpoint skips a truncated one."""

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from helpers import config_path
 
+from mmattn.datasets.checked_loading import checked_pipeline
 from mmattn.datasets.data_checks import (POLICY_VARIABLE, BadDataError,
                                        bad_data_policy, image_file_problem)
 
@@ -61,34 +62,18 @@ LOADING = None
 
 @pytest.fixture(autouse=True, params=['runtime', 'checked'])
 def loading(request):
-    import mmattn.runtime
     global LOADING
     LOADING = request.param
-    if request.param == 'runtime':
-        mmattn.runtime.install()
-        yield request.param
-        return
-    mmattn.runtime.uninstall()
-    try:
-        yield request.param
-    finally:
-        mmattn.runtime.install()
+    request.getfixturevalue('runtime_on' if request.param == 'runtime'
+                            else 'runtime_off')
+    return request.param
 
 
 def _checked(pipeline, num_classes=None):
     """The pipeline with mmattn's checked loaders (in LOADING 'checked')."""
     if LOADING == 'runtime':
         return pipeline
-    steps = []
-    for step in pipeline:
-        step = dict(step)
-        if step['type'] == 'LoadImageFromFile':
-            step['type'] = 'mmattn.CheckedLoadImageFromFile'
-        elif step['type'] == 'LoadAnnotations' and num_classes:
-            step.update(type='mmattn.CheckedLoadAnnotations',
-                        num_classes=num_classes)
-        steps.append(step)
-    return steps
+    return checked_pipeline(pipeline, num_classes)
 
 
 def _seg_dataset(root):

@@ -24,13 +24,18 @@ def test_tiny_run_prints_each_way_against_stock(capsys):
 
 
 def test_checked_pipeline_uses_the_registered_loaders():
-    steps = bench._pipeline([dict(type='LoadImageFromFile'),
-                             dict(type='LoadAnnotations'),
-                             dict(type='RandomFlip', prob=0.5)],
-                            'checked types')
+    from mmattn.datasets.checked_loading import checked_pipeline
+    stock = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+             dict(type='RandomFlip', prob=0.5)]
+    steps = checked_pipeline(stock, num_classes=19)
     assert [s['type'] for s in steps] == [
         'mmattn.CheckedLoadImageFromFile', 'mmattn.CheckedLoadAnnotations',
         'RandomFlip']
+    assert steps[1]['num_classes'] == 19
+    assert stock[0]['type'] == 'LoadImageFromFile'  # a copy
+    # without num_classes (a detection pipeline) LoadAnnotations stays
+    assert [s['type'] for s in checked_pipeline(stock)][:2] == [
+        'mmattn.CheckedLoadImageFromFile', 'LoadAnnotations']
 
 
 def test_bad_arguments_are_named(tmp_path, capsys):

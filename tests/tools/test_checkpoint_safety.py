@@ -8,14 +8,12 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint
 
-import mmattn.runtime  # noqa: F401  (installs the allow-list)
+import mmattn  # noqa: F401
 from mmattn.engine import UnsafeCheckpointError
 from mmattn.engine.checkpoint.safe_load import SAFE_GLOBALS
 
-
-@pytest.fixture(autouse=True)
-def _runtime():
-    mmattn.runtime.install()  # another test may have uninstalled it
+# mmattn.runtime installs the allow-list
+pytestmark = pytest.mark.usefixtures('runtime_on')
 
 def touch_file(path):
     """What the crafted checkpoint would run on load: leave a trace."""

@@ -28,12 +28,8 @@ from mmattn.testing import as_cli, reset_mmengine_singletons, seg_smoke_options
 
 SPANET = config_path('spanet_r50_cityscapes.py')
 
-
-@pytest.fixture(autouse=True)
-def _runtime():
-    """tools/train.py runs with mmattn.runtime; so do these tests."""
-    import mmattn.runtime
-    mmattn.runtime.install()
+# tools/train.py runs with mmattn.runtime; so do these tests
+pytestmark = pytest.mark.usefixtures('runtime_on')
 ITERS = 6
 SLOW_TRAIN = osp.join(ROOT, 'tests', 'tools', 'slow_checkpoint_train.py')
 

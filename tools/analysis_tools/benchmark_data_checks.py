@@ -60,32 +60,17 @@ def parse_args(argv=None):
     return args
 
 
-def _pipeline(pipeline, way):
-    if way != 'checked types':
-        return pipeline
-    swapped = []
-    for step in pipeline:
-        step = dict(step)
-        if step['type'] == 'LoadImageFromFile':
-            step['type'] = 'mmattn.CheckedLoadImageFromFile'
-        elif step['type'] == 'LoadAnnotations':
-            step['type'] = 'mmattn.CheckedLoadAnnotations'
-        swapped.append(step)
-    return swapped
-
-
 def build_loader(cfg, data_root, way, workers):
     import torch
     from mmengine.dataset import pseudo_collate
     from mmseg.registry import DATASETS
+    from mmattn.datasets.checked_loading import checked_pipeline
     dataset_cfg = dict(cfg.train_dataloader.dataset, data_root=data_root)
-    dataset_cfg['pipeline'] = _pipeline(dataset_cfg['pipeline'], way)
     if way == 'checked types':
         num_classes = len(DATASETS.get(dataset_cfg['type']).METAINFO[
             'classes'])
-        for step in dataset_cfg['pipeline']:
-            if step['type'] == 'mmattn.CheckedLoadAnnotations':
-                step['num_classes'] = num_classes
+        dataset_cfg['pipeline'] = checked_pipeline(dataset_cfg['pipeline'],
+                                                   num_classes)
     dataset = DATASETS.build(dataset_cfg)
     return torch.utils.data.DataLoader(
         dataset, batch_size=8, num_workers=workers, shuffle=False,
@@ -100,6 +85,15 @@ def time_pass(loader):
     return count, time.perf_counter() - start
 
 
+def _runtime_for(way):
+    """mmattn.runtime installed for the 'runtime' way only."""
+    import mmattn.runtime
+    if way == 'runtime':
+        mmattn.runtime.install()
+    else:
+        mmattn.runtime.uninstall()
+
+
 def run(data_root, repeats, workers):
     import mmattn  # noqa: F401
     import mmattn.runtime
@@ -109,9 +103,7 @@ def run(data_root, repeats, workers):
     cfg = Config.fromfile(CONFIG)  # imports mmattn.runtime: installed
     loaders = {}
     for way in WAYS:
-        mmattn.runtime.uninstall()
-        if way == 'runtime':
-            mmattn.runtime.install()
+        _runtime_for(way)
         loaders[way] = build_loader(cfg, data_root, way, workers)
     rates = {way: [] for way in WAYS}
     images = None
@@ -119,9 +111,7 @@ def run(data_root, repeats, workers):
         # each way takes each place in the round in turn: no way always
         # follows the same one
         for way in WAYS[repeat % 3:] + WAYS[:repeat % 3]:
-            mmattn.runtime.uninstall()
-            if way == 'runtime':
-                mmattn.runtime.install()
+            _runtime_for(way)
             count, seconds = time_pass(loaders[way])
             images = count
             if repeat:
