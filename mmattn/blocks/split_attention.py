@@ -36,9 +36,11 @@ class SplitAttentionConv(nn.Module):
     ``build_conv_layer(dcn, planes, planes, kernel_size=3, stride=s,
     padding=d, dilation=d, bias=False)`` (ResNeXt adds ``groups``, the
     cardinality). The Bottleneck's norm2 and ReLU then follow it, as after a
-    DCN; ResNeSt's own Bottleneck (mmdet's ``ResNeSt`` backbone) has
-    neither there, nor its avg-pool downsampling ("avd"), which belong to
-    the backbone, not to this layer.
+    DCN; ResNeSt's own Bottleneck (mmdet's ``ResNeSt`` backbone, timm's
+    ``resnest*``) has neither there (``BackboneWithBlocks(remove=
+    r'layer\d+\.\d+\.bn2')`` drops the norm; the ReLU is then a no-op,
+    the output being a convex combination of ReLU outputs). Its
+    avg-pool downsampling ("avd") is ``avg_down_stride=True``.
 
     Follows the authors' code: d = max(C_in * R // 4, 32) (timm rounds
     C_in * R / 4 to a multiple of 8, at least 32, equal for every ResNeSt
@@ -66,6 +68,12 @@ class SplitAttentionConv(nn.Module):
         norm_cfg (dict, optional): norm0 and norm1 (mmcv config). Defaults
             to BN. None: no norms (the conv then has a bias when ``bias``).
         act_cfg (dict): activation after each norm. Defaults to ReLU.
+        avg_down_stride (bool): ResNeSt's "avd": with ``stride`` > 1 the
+            conv runs at stride 1 and a 3x3 average pool (stride
+            ``stride``, padding 1) follows the attention, as in the
+            authors', mmdet's and timm's ResNeSt blocks. No parameters, so
+            the state dict is the same. Defaults to False (the conv
+            strides).
 
     Shapes:
         input (N, C_in, H, W) -> output (N, C, H', W') with
@@ -95,7 +103,8 @@ class SplitAttentionConv(nn.Module):
                  reduction=4,
                  min_channels=32,
                  norm_cfg=dict(type='BN'),
-                 act_cfg=dict(type='ReLU')):
+                 act_cfg=dict(type='ReLU'),
+                 avg_down_stride=False):
         super().__init__()
         check_positive_int('in_channels', in_channels)
         check_positive_int('out_channels', out_channels, allow_none=True)
@@ -115,6 +124,7 @@ class SplitAttentionConv(nn.Module):
                 f'groups * radix ({groups} * {radix}) must divide '
                 f'in_channels ({in_channels}): the conv has that many groups')
         check_bool('bias', bias)
+        check_bool('avg_down_stride', avg_down_stride)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = stride
@@ -128,8 +138,12 @@ class SplitAttentionConv(nn.Module):
                 f'max(in_channels * radix // reduction, min_channels) = '
                 f'{self.hidden_channels}; change min_channels or reduction')
 
+        # avd: the attention sees the full-resolution splits, then a pool
+        # strides (the authors' choice for ResNeSt's downsampling blocks)
+        pool_stride = avg_down_stride and stride > 1
         self.conv = nn.Conv2d(
-            in_channels, out_channels * radix, kernel_size, stride=stride,
+            in_channels, out_channels * radix, kernel_size,
+            stride=1 if pool_stride else stride,
             padding=dilation * (kernel_size - 1) // 2, dilation=dilation,
             groups=groups * radix, bias=bias and norm_cfg is None)
         self.norm0_name, self.norm1_name = None, None
@@ -145,6 +159,7 @@ class SplitAttentionConv(nn.Module):
                              groups=groups)
         self.fc2 = nn.Conv2d(self.hidden_channels, out_channels * radix, 1,
                              groups=groups)
+        self.avd = nn.AvgPool2d(3, stride, padding=1) if pool_stride else None
 
     @property
     def norm0(self):
@@ -178,4 +193,5 @@ class SplitAttentionConv(nn.Module):
         splits = splits.unflatten(1, (self.radix, self.out_channels))
         z = self._norm_act(self.norm1,
                            self.fc1(global_avg_pool(splits.sum(dim=1))))
-        return (splits * self.split_weights(z)).sum(dim=1)
+        out = (splits * self.split_weights(z)).sum(dim=1)
+        return out if self.avd is None else self.avd(out)

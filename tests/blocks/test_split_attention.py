@@ -107,6 +107,28 @@ def test_same_as_mmdet_resnest_conv(radix, groups, stride):
     assert_same_forward_backward(theirs, ours, torch.randn(2, 32, 9, 7))
 
 
+@pytest.mark.parametrize('stride', [1, 2])
+def test_avg_down_stride_is_resnests_avd(stride):
+    """``avg_down_stride=True`` is the avd of mmdet's ResNeSt Bottleneck:
+    its split-attention conv at stride 1, then its 3x3 average pool (only
+    where the block strides)."""
+    from mmdet.models.backbones.resnest import Bottleneck
+    torch.manual_seed(0)
+    block = randomise(Bottleneck(64, 16, stride=stride, radix=2,
+                                 avg_down_stride=True))
+    theirs = torch.nn.Sequential(block.conv2, *(
+        [block.avd_layer] if hasattr(block, 'avd_layer') else []))
+    ours = SplitAttentionConv(16, stride=stride, avg_down_stride=True)
+    ours.load_state_dict(block.conv2.state_dict(), strict=True)
+    assert (ours.avd is None) == (stride == 1)
+    assert ours.conv.stride == (1, 1)
+    # the same parameter names ('0.conv.weight', ...) on both sides
+    assert_same_forward_backward(theirs, torch.nn.Sequential(ours),
+                                 torch.randn(2, 16, 9, 7))
+    assert ours(torch.randn(2, 16, 9, 7)).shape[2:] == (
+        (5, 4) if stride == 2 else (9, 7))
+
+
 @pytest.mark.parametrize('radix, groups', [(2, 1), (2, 4)])
 def test_loads_timm_weights(radix, groups):
     theirs = timm_layers().SplitAttn(
@@ -138,7 +160,8 @@ def test_batch_size_one_in_training_names_norm_cfg():
     (dict(in_channels=16, reduction=0), r'reduction.*got 0'),
     (dict(in_channels=6, radix=4, groups=1),
      r'groups \* radix \(1 \* 4\) must divide in_channels \(6\)'),
+    (dict(in_channels=16, avg_down_stride=1), r'avg_down_stride.*got 1'),
 ])
 def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         SplitAttentionConv(**kwargs)
