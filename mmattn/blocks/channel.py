@@ -62,6 +62,7 @@ class ChannelAttention(nn.Module):
     picture = 'channel'  # how mmattn.visualization draws it
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = {}  # starts as the identity: see catalog
     label = 'CAM'
 
     _abbr_ = 'cam'
@@ -82,4 +83,4 @@ class ChannelAttention(nn.Module):
         context = dot_product_attention(
             tokens, tokens, tokens, scale=_ENERGY_SIGN[self.form],
             impl=self.impl)
-        return self.gamma(context.view_as(x)) + x
+        return x + self.gamma(context.view_as(x))  # x first: keeps its layout

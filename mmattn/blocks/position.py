@@ -50,6 +50,7 @@ class PositionAttention(nn.Module):
     picture = 'position'  # how mmattn.visualization draws it
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = {}  # starts as the identity: see catalog
     label = 'PAM'
 
     _abbr_ = 'pam'
@@ -116,4 +117,4 @@ class PositionAttention(nn.Module):
         context = dot_product_attention(
             query, key, value, scale=1.0, impl=self.impl)
         context = context.transpose(1, 2).reshape(n, c, h, w)
-        return self.gamma(context) + x
+        return x + self.gamma(context)  # x first: the output keeps its layout
