@@ -261,6 +261,26 @@ def randomise(block):
     return block
 
 
+def trained_batch_norms(network):
+    """Give every BatchNorm2d of ``network`` trained-looking statistics and
+    affine parameters (running mean N(0, 0.1), variance U(0.5, 1.5), weight
+    U(0.5, 1), bias N(0, 0.1)), keeping its conv weights: a whole network
+    then stays in a sane range (:func:`randomise` makes activations grow by
+    orders of magnitude per block), and no residual branch is switched off
+    by a zero-initialised last norm. Draws from torch's global generator.
+    Returns ``network``."""
+    import torch
+    import torch.nn as nn
+    with torch.no_grad():
+        for m in network.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.0)
+                m.bias.normal_(0, 0.1)
+    return network
+
+
 def reset_mmengine_singletons():
     """Forget mmengine's process-wide instances (default scope, visualizer,
     message hubs, ...), so that several runners in one process stay apart as

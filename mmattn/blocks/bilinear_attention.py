@@ -11,9 +11,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
-from ..checks import check_input, check_positive_int, check_real
+from ..checks import (check_bool, check_input, check_positive_int,
+                      check_real)
 from ..ops import adaptive_max_pool_strip
-from .layers import pad_bottom_right, reduced_channels
+from .layers import pad_bottom_right, reduced_channels, zero_last_layer
 
 
 class GroupedBilinearTransform(nn.Module):
@@ -120,6 +121,9 @@ class BilinearAttentionTransform(nn.Module):
         dropout_ratio (float): channel dropout before the sum, in [0, 1).
             Defaults to 0.2.
         norm_cfg (dict): norm of every 1x1 conv. Defaults to BN.
+        zero_init (bool): zero conv2's norm (its conv without one), so the
+            block starts as the identity, for insertion into a pretrained
+            network. Defaults to False (the authors' init).
 
     Shapes:
         input (N, C, H, W) -> output (N, C, H, W); any H, W >= 1.
@@ -134,6 +138,7 @@ class BilinearAttentionTransform(nn.Module):
     """
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = dict(zero_init=True)  # starts as the identity: see catalog
     label = 'BAT'
     small_cfg = dict(block_size=3, groups=2)
 
@@ -145,8 +150,11 @@ class BilinearAttentionTransform(nn.Module):
                  block_size=7,
                  groups=4,
                  dropout_ratio=0.2,
-                 norm_cfg=dict(type='BN')):
+                 norm_cfg=dict(type='BN'),
+                 zero_init=False):
         super().__init__()
+        check_bool('zero_init', zero_init)
+        self.zero_init = zero_init
         self.hidden_channels = reduced_channels(in_channels, reduction)
         check_real('dropout_ratio', dropout_ratio)
         if not 0 <= dropout_ratio < 1:
@@ -164,7 +172,7 @@ class BilinearAttentionTransform(nn.Module):
 
     def init_weights(self):
         """The authors' init: Kaiming normal (fan-out, ReLU) for every conv,
-        BN weight 1 and bias 0."""
+        BN weight 1 and bias 0; with ``zero_init`` conv2 then outputs zeros."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out',
@@ -172,6 +180,8 @@ class BilinearAttentionTransform(nn.Module):
             elif isinstance(m, nn.modules.batchnorm._NormBase):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+        if self.zero_init:
+            zero_last_layer(self.conv2)
 
     def forward(self, x):
         check_input(x, self.in_channels, module=self)

@@ -23,6 +23,13 @@ Class attributes of a block:
   see ``DRAWERS`` there). Blocks without one are not drawn.
 - ``small_cfg``: overrides that keep tests small at widths 64 to 2048 and on
   maps down to 2x2. Defaults to ``{}``.
+- ``identity_init``: for a plugin of the form ``x + f(x)``, the keyword
+  arguments (on top of ``plugin_cfg``) under which ``f`` outputs exactly
+  zero at init, so that inserting the block leaves a pretrained network's
+  outputs unchanged bit for bit (``{}``: by default). None (the default):
+  the mechanism has no such start (a gate multiplies its input, a fusion
+  mixes it), and inserting it changes the network at step 0
+  (``tools/analysis_tools/insertion_at_init.py`` measures by how much).
 
 This module needs only Python: it is the blocks layer's own index.
 """
@@ -46,6 +53,11 @@ def check_declaration(cls):
         value = getattr(cls, attr, {})
         if not isinstance(value, dict):
             raise TypeError(f'{name}.{attr} must be a dict, got {value!r}')
+    identity = getattr(cls, 'identity_init', None)
+    if identity is not None and (not isinstance(identity, dict)
+                                 or cls.role != 'plugin'):
+        raise TypeError(f'{name}.identity_init must be None or, for a '
+                        f'plugin, a dict, got {identity!r}')
     label = label_of(cls)
     if not isinstance(label, str) or not label:
         raise TypeError(f'{name}.label must be a non-empty str, got '
@@ -93,10 +105,18 @@ def label_of(cls):
     return getattr(cls, 'label', cls.__name__)
 
 
-def plugin_kwargs(cls, small=False):
+def plugin_kwargs(cls, small=False, identity=False):
     """Keyword arguments (besides ``in_channels``) for ``cls`` as a plugin:
-    its ``plugin_cfg``, with ``small_cfg`` on top when ``small``."""
+    its ``plugin_cfg``, with ``small_cfg`` on top when ``small`` and its
+    ``identity_init`` on top when ``identity`` (a ValueError names a block
+    that has none)."""
     kwargs = dict(getattr(cls, 'plugin_cfg', {}))
     if small:
         kwargs.update(getattr(cls, 'small_cfg', {}))
+    if identity:
+        start = getattr(cls, 'identity_init', None)
+        if start is None:
+            raise ValueError(f'{cls.__name__} has no identity start '
+                             f'(identity_init is None)')
+        kwargs.update(start)
     return kwargs

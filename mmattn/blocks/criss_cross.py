@@ -57,6 +57,7 @@ class CrissCrossAttention(nn.Module):
     picture = 'criss_cross'  # how mmattn.visualization draws it
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = {}  # starts as the identity: see catalog
     label = 'CC'
 
     def __init__(self, in_channels, reduction=8):

@@ -59,6 +59,7 @@ class DoubleAttention(nn.Module):
     """
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = {}  # starts as the identity: see catalog
     label = 'A2'
 
     _abbr_ = 'a2'

@@ -44,6 +44,7 @@ class EfficientAttention(nn.Module):
     """
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = dict(zero_init=True)  # starts as the identity: see catalog
     label = 'EfficientAtt'
     # in a pretrained backbone, start as the identity
     plugin_cfg = dict(zero_init=True)

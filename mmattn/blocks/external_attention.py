@@ -11,6 +11,7 @@ import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 
 from ..checks import check_bool, check_input, check_positive_int
+from .layers import zero_last_layer
 
 
 class ExternalAttention(nn.Module):
@@ -41,6 +42,9 @@ class ExternalAttention(nn.Module):
             it off where the block must be able to output negative values
             (after a conv3 whose output is added to a shortcut, it would
             cut the residual branch's sign). Defaults to True.
+        zero_init (bool): zero conv2's norm, so that with ``relu=False``
+            the block starts as the identity, for insertion into a
+            pretrained network. Defaults to False (the authors' init).
 
     Shapes:
         input (N, C, H, W) -> output (N, C, H, W); any H, W >= 1.
@@ -51,6 +55,7 @@ class ExternalAttention(nn.Module):
     """
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = dict(zero_init=True)  # starts as the identity: see catalog
     label = 'EANet'
     # as a plugin after a Bottleneck's norm3 the output is still summed with
     # the shortcut: a ReLU here would cut the residual branch's sign
@@ -60,8 +65,10 @@ class ExternalAttention(nn.Module):
     _abbr_ = 'external_attention'
 
     def __init__(self, in_channels, memory_units=64,
-                 norm_cfg=dict(type='BN'), relu=True):
+                 norm_cfg=dict(type='BN'), relu=True, zero_init=False):
         super().__init__()
+        check_bool('zero_init', zero_init)
+        self.zero_init = zero_init
         check_positive_int('in_channels', in_channels)
         check_positive_int('memory_units', memory_units)
         check_bool('relu', relu)
@@ -77,7 +84,8 @@ class ExternalAttention(nn.Module):
         self.init_weights()
 
     def init_weights(self):
-        """The authors' init (re-applied after a backbone's init_cfg)."""
+        """The authors' init (re-applied after a backbone's init_cfg);
+        with ``zero_init`` conv2 then outputs zeros."""
         for m in self.modules():
             if isinstance(m, (nn.Conv1d, nn.Conv2d)):
                 fan_out = m.kernel_size[0] * m.out_channels
@@ -91,6 +99,8 @@ class ExternalAttention(nn.Module):
                 nn.init.zeros_(m.bias)
         self.linear_1.weight.data.copy_(
             self.linear_0.weight.data.permute(1, 0, 2))
+        if self.zero_init:
+            zero_last_layer(self.conv2)
 
     def forward(self, x):
         check_input(x, self.in_channels, module=self)

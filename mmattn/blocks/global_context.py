@@ -83,6 +83,7 @@ class GlobalContext(nn.Module):
     picture = 'global_context'  # how mmattn.visualization draws it
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = {}  # starts as the identity: see catalog
     label = 'GC (1/16)'
     plugin_cfg = dict(ratio=1. / 16)
 

@@ -15,7 +15,7 @@ from mmcv.cnn import build_norm_layer
 
 from ..ops import dot_product_attention
 from ..checks import check_input, check_positive_int
-from .layers import refuse_single_sample_batch_norm
+from .layers import refuse_single_sample_batch_norm, zero_last_layer
 
 
 def _conv_norm(in_channels, out_channels, norm_cfg):
@@ -23,13 +23,6 @@ def _conv_norm(in_channels, out_channels, norm_cfg):
     matters in eval mode)."""
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1),
                          build_norm_layer(norm_cfg, out_channels)[1])
-
-
-def _zero_norm(conv_norm):
-    with torch.no_grad():
-        norm = conv_norm[1]
-        nn.init.zeros_(norm.weight)
-        nn.init.zeros_(norm.bias)
 
 
 class ChannelInteractionUnit(nn.Module):
@@ -59,6 +52,7 @@ class ChannelInteractionUnit(nn.Module):
     """
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = {}  # starts as the identity: see catalog
     label = 'CIAU'
 
     _abbr_ = 'ciau'
@@ -72,7 +66,7 @@ class ChannelInteractionUnit(nn.Module):
 
     def init_weights(self):
         """Zero the update norm: the unit starts as the identity."""
-        _zero_norm(self.update)
+        zero_last_layer(self.update)
 
     def aggregate(self, x):
         """Y = softmax(X X^T) X, (N, C, H, W) in x's dtype: the shared
@@ -128,6 +122,7 @@ class SpatialInteractionUnit(nn.Module):
     """
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = {}  # starts as the identity: see catalog
     label = 'SIAU'
 
     _abbr_ = 'siau'
@@ -160,7 +155,7 @@ class SpatialInteractionUnit(nn.Module):
 
     def init_weights(self):
         """Zero the update norm: the unit starts as the identity."""
-        _zero_norm(self.update)
+        zero_last_layer(self.update)
 
     def part_maps(self, z):
         """Sigmoid part maps a, (N, K, H, W)."""
@@ -220,6 +215,7 @@ class InteractionAggregationUpdate(nn.Module):
     """
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = {}  # starts as the identity: see catalog
     label = 'IAU'
 
     _abbr_ = 'iau'

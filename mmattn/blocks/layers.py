@@ -70,6 +70,29 @@ class LinearMLP(nn.Sequential):
             fc2=nn.Linear(hidden_features, out_features, bias=bias)))
 
 
+def zero_last_layer(module):
+    """Zero the last affine layer of ``module`` in place, so that it
+    outputs zeros at init: the weight and bias of its last norm, or of its
+    last conv where it has no norm. A residual block ``x + f(x)`` whose
+    ``f`` ends in ``module`` (after a ReLU too: ReLU(0) = 0) then starts as
+    the identity, as ResNet's ``zero_init_residual`` does for its blocks.
+
+    Args:
+        module (nn.Module): e.g. a ``ConvModule`` or ``Sequential(conv,
+            norm)``.
+    """
+    norms = [m for m in module.modules()
+             if isinstance(m, (nn.modules.batchnorm._NormBase, nn.GroupNorm,
+                               nn.LayerNorm)) and m.weight is not None]
+    convs = [m for m in module.modules()
+             if isinstance(m, nn.modules.conv._ConvNd)]
+    last = norms[-1] if norms else convs[-1]
+    with torch.no_grad():
+        nn.init.zeros_(last.weight)
+        if last.bias is not None:
+            nn.init.zeros_(last.bias)
+
+
 def refuse_single_sample_batch_norm(norm, x, name):
     """Raise ValueError where a BN over pooled (N, C, 1, 1) vectors would
     see one value per channel (batch size 1 in training).

@@ -89,6 +89,7 @@ class NonLocal(nn.Module):
     picture = 'non_local'  # how mmattn.visualization draws it
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = {}  # starts as the identity: see catalog
     label = 'NL'
     small_cfg = dict(reduction=8)
 

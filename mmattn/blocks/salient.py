@@ -61,6 +61,7 @@ class SalientPositionAttention(nn.Module):
     picture = 'salient_position'  # how mmattn.visualization draws it
 
     role = 'plugin'  # see mmattn.blocks.catalog
+    identity_init = dict(zero_init=True)  # starts as the identity: see catalog
     label = 'SPANet'
 
     _abbr_ = 'spa'
