@@ -55,3 +55,10 @@ def assert_same_as_timm(ours, theirs, shape=(2, 32, 9, 7), convert=True,
         expected = theirs(x)
         torch.testing.assert_close(ours(x), expected, **tol)
     return expected
+
+
+def timm_package():
+    """``timm`` itself (its models too), or a pytest skip when timm is not
+    installed."""
+    timm_layers()  # imports timm with the stand-in torchvision if needed
+    return sys.modules['timm']

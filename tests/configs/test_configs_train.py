@@ -115,10 +115,14 @@ def test_config_trains_one_iteration(path, cityscapes_root, coco_root,
         opts['train_cfg.val_interval'] = 100
         expected = 1
     elif cfg.default_scope == 'mmseg':
-        # UPerHead's 1x1 pyramid pooling normalises over the batch alone
+        # UPerHead's 1x1 pyramid pooling, and the fuse norms of the split
+        # attention and SK convs, normalise pooled vectors over the batch
         heads = cfg.model.decode_head
         heads = heads if isinstance(heads, list) else [heads]
-        batch = 2 if any(h.type == 'UPerHead' for h in heads) else 1
+        pooled_norms = any(h.type == 'UPerHead' for h in heads) or any(
+            conv in str(cfg.model.backbone) for conv in (
+                'SplitAttentionConv', 'SelectiveKernelConv'))
+        batch = 2 if pooled_norms else 1
         opts = seg_smoke_options(cityscapes_root, size=(64, 128), iters=1,
                                  batch_size=batch, light_backbone=False)
         opts['train_cfg.val_interval'] = 100

@@ -1,0 +1,35 @@
+# Faster R-CNN FPN 1x COCO, starting from timm's ImageNet-1k weights of
+# ResNeSt-50-D (split-attention 3x3 convolutions with average-pool striding;
+# deep stem, average-pool shortcut).
+# timm's `resnest50d` is this OpenMMLab ResNet with mmattn blocks, key
+# for key (mmattn/models/backbones/timm_resnets.py). Convert the weights
+# first (timm downloads them once; see docs/pretrained.md):
+#   python tools/model_converters/timm2mmattn.py resnest50d.in1k pretrain/resnest50d_timm-in1k.pth
+_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+custom_imports = dict(
+    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='mmattn.BackboneWithBlocks',
+        backbone=dict(
+            type='ResNet',
+            depth=50,
+            style='pytorch',
+            deep_stem=True,
+            stem_channels=64,
+            avg_down=True,
+            dcn=dict(
+                type='mmattn.SplitAttentionConv',
+                radix=2,
+                avg_down_stride=True),
+            stage_with_dcn=(True, True, True, True),
+            num_stages=4,
+            out_indices=(0, 1, 2, 3),
+            frozen_stages=1,
+            norm_cfg=dict(type='BN', requires_grad=True),
+            norm_eval=True),
+        remove=r'layer\d+\.\d+\.bn2',
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='pretrain/resnest50d_timm-in1k.pth')))
