@@ -247,3 +247,33 @@ def plot_cls(records, out_prefix):
         records, CLS_COLUMNS, 'top1', 'top-1 %',
         'Long-range benchmark, classification: top-1 against cost (red: '
         'plain, green: plugins; dashed: chance)', out_prefix, 100.0 / 8)
+
+
+#: What each segmentation model of the grid is, for the README's table.
+SEG_LABELS = {
+    'fcn': 'none (FCN head: local baseline)', 'spa': 'SPANet head (SPAHead)',
+    'da': 'DANet head (DAHead)', 'nl': 'non-local head (NLHead)',
+    'cc': 'criss-cross head (CCHead)', 'gc': 'global context head (GCHead)',
+    'ann': 'ANN head (ANNHead)', 'ocr': 'OCR head (OCRHead)',
+    'se': 'SE plugin', 'eca': 'ECA plugin', 'cbam': 'CBAM plugin',
+    'spenet': 'SPENet plugin', 'spa-plugin': 'SPANet plugin',
+    'gc-plugin': 'GC plugin',
+    'efficient': 'efficient attention head', 'external': 'external '
+    'attention head (EANet)'}
+
+
+def format_summary(records):
+    """The README's table: one row per model, best mIoU first, mean ± std
+    over seeds of mIoU and cue accuracy, and the model's cost."""
+    rows = summarise(records, SEG_COLUMNS)
+    rows.sort(key=lambda r: -r['mIoU'][0])
+    lines = ['| attention | mIoU | cue accuracy % | seeds | params (k) | '
+             'GFLOPs |', '|---|---:|---:|---:|---:|---:|']
+    for row in rows:
+        lines.append(
+            f"| {SEG_LABELS.get(row['model'], row['model'])} | "
+            f"{_cell(*row['mIoU'], '.1f', True)} | "
+            f"{_cell(*row['cue_accuracy'], '.1f', True)} | "
+            f"{len(row['seeds'])} | {_cell(*row['params'], '.0f', False)} | "
+            f"{_cell(*row['flops'], '.2f', False)} |")
+    return '\n'.join(lines) + '\n'
