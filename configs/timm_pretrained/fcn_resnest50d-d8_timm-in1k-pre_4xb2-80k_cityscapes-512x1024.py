@@ -25,7 +25,8 @@ model = dict(
             dcn=dict(
                 type='mmattn.SplitAttentionConv',
                 radix=2,
-                avg_down_stride=True),
+                avg_down_stride=True,
+                norm_cfg=dict(type='SyncBN', requires_grad=True)),
             stage_with_dcn=(True, True, True, True),
             num_stages=4,
             out_indices=(0, 1, 2, 3),

@@ -19,7 +19,10 @@ model = dict(
             style='pytorch',
             groups=32,
             base_width=4,
-            dcn=dict(type='mmattn.SelectiveKernelConv'),
+            dcn=dict(
+                type='mmattn.SelectiveKernelConv',
+                norm_cfg=dict(type='SyncBN', requires_grad=True),
+                fc_norm_cfg=dict(type='SyncBN', requires_grad=True)),
             stage_with_dcn=(True, True, True, True),
             num_stages=4,
             out_indices=(0, 1, 2, 3),
