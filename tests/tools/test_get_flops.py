@@ -48,3 +48,31 @@ def test_cli_names_a_missing_config(tmp_path):
                                   'get_flops.py'), str(tmp_path / 'no.py')],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1 and 'config: no such file' in done.stderr
+
+
+@pytest.mark.filterwarnings('ignore')
+def test_classifier_is_measured_at_its_datasets_size():
+    """mmpretrain configs: the classifier's forward (backbone, neck, head)
+    at 224x224, or 32x32 for CIFAR. The CIFAR ResNet-164's FLOPs are its
+    convolutions' multiply-adds, counted here from the built model."""
+    import torch
+    result = measure(config_path('classification',
+                                 'resnet164-spenet_1xb128-164e_cifar10.py'),
+                     with_mmengine=True)
+    assert result['task'] == 'cls' and result['shape'] == [32, 32]
+    from get_flops import load_classifier
+    model, _ = load_classifier(config_path(
+        'classification', 'resnet164-spenet_1xb128-164e_cifar10.py'))
+    sizes = {}
+
+    def record(module, args, out):
+        sizes[module] = out.shape[2] * out.shape[3]
+    hooks = [m.register_forward_hook(record) for m in model.modules()
+             if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 32, 32), mode='tensor')
+    for hook in hooks:
+        hook.remove()
+    conv_multiply_adds = sum(m.weight.numel() * sizes[m] for m in sizes)
+    assert result['by_op']['aten.convolution'] == 2 * conv_multiply_adds
+    assert result['params'] == sum(p.numel() for p in model.parameters())

@@ -26,7 +26,9 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-DEFAULT_SHAPES = dict(seg=(512, 1024), det=(800, 1344))
+DEFAULT_SHAPES = dict(seg=(512, 1024), det=(800, 1344), cls=(224, 224))
+#: classifiers trained on CIFAR take its 32x32 images
+CIFAR_SHAPE = (32, 32)
 #: ATen ops that carry the attention's matmuls (mm/addmm are linear layers)
 MATMUL_OPS = ('aten.bmm', 'aten.baddbmm', 'aten._scaled_dot_product')
 HEADER = ('| config | input | params (M) | GFLOPs | attention matmul GFLOPs | '
@@ -48,6 +50,34 @@ def parse_args(argv=None):
     return args
 
 
+def load_classifier(config):
+    """An mmpretrain config's classifier in eval mode, and its input
+    size: mmattn's deployment loader serves mmseg and mmdet only."""
+    import mmattn  # noqa: F401  (registers the blocks and CIFARResNet)
+    from mmattn.engine.torchvision_standin import import_mmpretrain
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    import_mmpretrain()
+    cfg = Config.fromfile(config)
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import MODELS
+    model = MODELS.build(cfg.model)
+    model.eval()
+    dataset = str(cfg.get('train_dataloader', {}).get('dataset', {}).get(
+        'type', ''))
+    return model, CIFAR_SHAPE if 'CIFAR' in dataset else None
+
+
+def _load(config):
+    """(model, task, input shape or None for the task's default)."""
+    from mmengine.config import Config
+    if Config.fromfile(config).get('default_scope') == 'mmpretrain':
+        model, shape = load_classifier(config)
+        return model, 'cls', shape
+    from mmattn.deployment import load_model
+    return (*load_model(config), None)
+
+
 def _forward_of(model, task, shape):
     """(module, image) whose ``module(image)`` is the inference forward."""
     import torch
@@ -55,6 +85,9 @@ def _forward_of(model, task, shape):
     image = torch.rand(1, 3, *shape) * 255
     if task == 'seg':
         return wrapper_for(model, task), image
+    if task == 'cls':  # the backbone, neck and head: the class scores
+        model.forward = functools.partial(model.forward, mode='tensor')
+        return model, image
     from mmdet.structures import DetDataSample
     h, w = shape
     sample = DetDataSample(metainfo=dict(
@@ -71,10 +104,9 @@ def _forward_of(model, task, shape):
 def measure(config, shape=None, with_mmengine=True):
     import torch
     from mmattn.benchmark.measure import count_params, flops_by_op
-    from mmattn.deployment import load_model
     torch.manual_seed(0)
-    model, task = load_model(config)
-    shape = tuple(shape or DEFAULT_SHAPES[task])
+    model, task, own_shape = _load(config)
+    shape = tuple(shape or own_shape or DEFAULT_SHAPES[task])
     module, image = _forward_of(model, task, shape)
     with torch.no_grad():
         by_op = flops_by_op(lambda: module(image))
