@@ -218,3 +218,50 @@ def test_demo_prints_metrics_and_paints(tmp_path, capsys):
     assert overview.size[0] == 3 * 256 + 2 * 4
     # each image above its swapped version (3 px apart), 12 px between images
     assert overview.size[1] == 8 * 96 + 4 * 3 + 3 * 12
+
+
+def test_documented_command_writes_the_benchmarks_data(tmp_path):
+    """The make_synthetic.py command in the baseline config's header writes
+    byte for byte the images and labels the benchmark trains and scores on
+    (a few indices: an image does not depend on the split sizes)."""
+    import glob
+    import re
+    import shlex
+
+    sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
+    import make_synthetic
+    header = open(lr.seg_config('fcn')).read().split('\n_base_')[0]
+    command = ' '.join(line.lstrip('# ') for line in header.splitlines())
+    command = re.search(r'make_synthetic\.py (.*?)\)', command).group(1)
+    argv = shlex.split(command)
+    args = make_synthetic.parse_args(argv)
+    # the documented command is the recipe
+    assert args.format == 'cityscapes'
+    assert tuple(args.size) == tuple(lr.SEG_DATA['size'])
+    assert args.num_train == lr.SEG_DATA['num_train']
+    assert args.num_val == lr.SEG_DATA['num_val']
+    assert args.margin == lr.SEG_DATA['margin']
+    assert args.seed == lr.SEG_DATA['seed']
+    assert args.layout == lr.SEG_DATA['layout']
+    assert args.label_cue_in_train == lr.SEG_DATA['label_cue_in_train']
+    # the same command with 3 + 2 images, into tmp_path
+    small, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ('--out', '--num-train', '--num-val'):
+            skip = True
+            continue
+        small.append(arg)
+    documented = str(tmp_path / 'documented')
+    make_synthetic.main(small + ['--out', documented, '--num-train', '3',
+                                 '--num-val', '2'])
+    recipe = str(tmp_path / 'recipe')
+    lr.ensure_seg_data(recipe, 3, 2)
+    files = sorted(glob.glob(osp.join(recipe, '*', '*', '*', '*.png')))
+    assert len(files) == 2 * 5  # image and label map of 5 images
+    for path in files:
+        twin = osp.join(documented, osp.relpath(path, recipe))
+        with open(path, 'rb') as a, open(twin, 'rb') as b:
+            assert a.read() == b.read(), osp.relpath(path, recipe)

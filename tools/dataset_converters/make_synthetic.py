@@ -71,9 +71,9 @@ def parse_args(argv=None):
 
     Returns:
         argparse.Namespace: ``format``, ``out``, ``num_train``, ``num_val``,
-        ``size`` (``(h, w)``), ``seed``, ``layout``, ``margin`` and
-        ``overwrite``, with the
-        per-format defaults filled in.
+        ``size`` (``(h, w)``), ``seed``, ``layout``, ``margin``,
+        ``label_cue_in_train`` and ``overwrite``, with the per-format
+        defaults filled in.
     """
     parser = argparse.ArgumentParser(
         description='Write a small synthetic dataset in the Cityscapes, '
@@ -107,9 +107,18 @@ def parse_args(argv=None):
         '(default: 40%% of the width beside the bar; corners: a quarter '
         'of the short side)')
     parser.add_argument(
+        '--label-cue-in-train', action='store_true',
+        help='cityscapes: label the bar\'s pixels of the train split with '
+        'the class its colour stands for (validation labels still ignore '
+        'it); the long-range benchmark\'s data')
+    parser.add_argument(
         '--overwrite', action='store_true',
         help='replace data generated earlier in --out')
     args = parser.parse_args(argv)
+    if args.label_cue_in_train and args.format != 'cityscapes':
+        parser.error(f'--label-cue-in-train is for --format cityscapes (a '
+                     f'label map to write the bar into), got --format '
+                     f'{args.format}')
     given = [f'--{k}' for k in FIXED.get(args.format, ())
              if getattr(args, k) not in (None, LAYOUTS[0])]
     if given:
@@ -139,12 +148,14 @@ def main(argv=None):
                                     margin=args.margin, **counts)
         elif args.format in CLASSIFICATION:
             summary = make_cifar(args.out, args.format, **counts)
-        else:
-            make = make_cityscapes if args.format == 'cityscapes' \
-                else make_coco
-            summary = make(
+        elif args.format == 'cityscapes':
+            summary = make_cityscapes(
                 args.out, size=args.size, layout=args.layout,
-                margin=args.margin, **counts)
+                margin=args.margin,
+                label_cue_in_train=args.label_cue_in_train, **counts)
+        else:
+            summary = make_coco(args.out, size=args.size, layout=args.layout,
+                                margin=args.margin, **counts)
     except (FileExistsError, RuntimeError, ValueError) as err:
         sys.exit(f'make_synthetic.py: error: {err}')
     print(json.dumps(summary, indent=1))

@@ -2,7 +2,8 @@
 #
 # Data: synthetic Cityscapes written by projects/long_range/tools/long_range_benchmark.py (or
 # tools/dataset_converters/make_synthetic.py --format cityscapes --size 96x256
-# --num-train 2000 --num-val 200 --margin 96), where one colour bar at a side
+# --num-train 2000 --num-val 200 --margin 96 --label-cue-in-train
+# --out data/long_range_cityscapes), where one colour bar at a side
 # edge decides the class of every shape and no shape comes within 96 px of it
 # (docs/long_range.md). The backbone is ResNetV1c-18 cut to its first two
 # stages at width 32 (output stride 8): its receptive field, with this head,
