@@ -81,6 +81,8 @@ def run_one(config, args):
 
 def markdown_row(r):
     name = osp.basename(r['config']).replace('.py', '')
+    if r.get('error'):
+        return f'| {name} | fails: {r["error"]} |' + ' |' * 9
     agreement = (f'{r["label_agreement"]:.4f}' if r['task'] == 'seg'
                  else 'n/a')
     return (f'| {name} | {r["task"]} | {r["opset"]} | yes | '
@@ -104,10 +106,9 @@ def main(argv=None):
             result = run_one(config, args)
         except Exception as error:  # report every config, then fail
             failures.append((config, error))
-            print(f'| {osp.basename(config)} | FAILED: '
-                  f'{type(error).__name__}: {str(error)[:200]} |',
-                  flush=True)
-            continue
+            message = ' '.join(str(error).split())[:200]
+            result = dict(config=osp.relpath(config, ROOT),
+                          error=f'{type(error).__name__}: {message}')
         results.append(result)
         print(markdown_row(result), flush=True)
         if args.json:
