@@ -212,12 +212,23 @@ def test_demo_prints_metrics_and_paints(tmp_path, capsys):
     assert 'swapped-cue accuracy' in out
     pictures = tmp_path / 'demo' / 'predictions'
     assert len(list(pictures.glob('val_*_swapped_cue.png'))) == 4
+    import numpy as np
+    from long_range import pictures as drawing
     from PIL import Image
-    overview = Image.open(pictures / 'overview.png')
+    overview = np.asarray(Image.open(pictures / 'overview.png'))
     # 4 images and their swapped versions, each image | truth | prediction
-    assert overview.size[0] == 3 * 256 + 2 * 4
-    # each image above its swapped version (3 px apart), 12 px between images
-    assert overview.size[1] == 8 * 96 + 4 * 3 + 3 * 12
+    width = 3 * 256 + 2 * 4
+    assert overview.shape[1] == width
+    # two header lines, then each image above its swapped version (3 px
+    # apart), then the legend; 8 px between the parts
+    meta = lr.load_split(str(tmp_path / 'data'), 'val')['meta']
+    legend = drawing.cue_legend(width, meta).shape[0]
+    assert overview.shape[0] == 2 * 16 + 4 * (2 * 96 + 3) + legend + 6 * 8
+    # the ignored pixels of the ground truth are hatched, not white
+    truth = np.asarray(Image.open(pictures / 'val_000.png'))[:, 260:516]
+    label = lr.load_split(str(tmp_path / 'data'), 'val')['labels'][0]
+    ignored = truth[label == 255]
+    assert len(ignored) and not (ignored == 255).all(axis=1).any()
 
 
 def test_documented_command_writes_the_benchmarks_data(tmp_path):
@@ -265,3 +276,38 @@ def test_documented_command_writes_the_benchmarks_data(tmp_path):
         twin = osp.join(documented, osp.relpath(path, recipe))
         with open(path, 'rb') as a, open(twin, 'rb') as b:
             assert a.read() == b.read(), osp.relpath(path, recipe)
+
+
+def test_demo_compares_with_the_baseline_at_its_own_budget(tmp_path):
+    import demo
+    runs = [dict(model='fcn', iters=300, seed=0, mIoU=12.0, cue_accuracy=6.0),
+            dict(model='fcn', iters=600, seed=0, mIoU=14.0, cue_accuracy=7.0),
+            dict(model='fcn', iters=600, seed=1, mIoU=16.0, cue_accuracy=9.0)]
+    path = tmp_path / 'runs.json'
+    path.write_text(json.dumps(dict(runs=runs)))
+    at_600 = demo.published_figures('fcn', 600, paths=[str(path)])
+    assert at_600 == dict(seeds=2, iters=600, mIoU=15.0, cue_accuracy=8.0)
+    assert demo.published_figures('fcn', 900, paths=[str(path)]) is None
+    # the published files hold the baseline at the demo's default budget
+    default = demo.parse_args([]).iters
+    published = demo.published_figures('fcn', default)
+    assert published is not None and published['iters'] == default
+
+
+def test_replot_redraws_the_published_grid_without_training(tmp_path,
+                                                            capsys):
+    import shutil
+
+    import long_range_benchmark as tool
+    shutil.copy(osp.join(REPO, 'docs', 'long_range', 'cls_results.json'),
+                tmp_path / 'results.json')
+    before = (tmp_path / 'results.json').read_bytes()
+    tool.main(['--task', 'cls', '--replot', '--out', str(tmp_path)])
+    assert (tmp_path / 'long_range_cls_cost.png').exists()
+    assert (tmp_path / 'results.json').read_bytes() == before
+    assert '| resnet | local | 3 |' in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="holds task 'cls', not --task "
+                       "'seg'"):
+        tool.main(['--replot', '--out', str(tmp_path)])
+    with pytest.raises(SystemExit, match='no .*results.json to redraw'):
+        tool.main(['--replot', '--out', str(tmp_path / 'none')])

@@ -102,26 +102,47 @@ def format_markdown(records, columns=SEG_COLUMNS, anchor='fcn'):
     return '\n'.join(lines) + '\n'
 
 
-def _scatter(ax, rows, x_key, y_key, x_label, y_label, chance=None):
+def _scatter(ax, records, x_key, y_key, x_label, y_label, chance=None,
+             bounds=(0.0, 100.0)):
+    """Each model at the mean of ``x_key``: its seeds as small points, its
+    mean with the 95 % bootstrap interval over seeds (clipped to
+    ``bounds``, the metric's range) as the error bar."""
+    from .stats import bootstrap_ci
     colours = {'local': 'tab:red', 'head': 'tab:blue', 'neck': 'tab:blue',
                'plugin': 'tab:green'}
-    for row in rows:
-        (x, _), (y, ystd) = row[x_key], row[y_key]
-        ax.errorbar(x, y, yerr=ystd, fmt='o',
-                    color=colours.get(row['kind'], 'tab:grey'), capsize=3)
-        ax.annotate(row['model'], (x, y), textcoords='offset points',
+    scale = _SCALE.get(x_key, 1.0)
+    for model, recs in group_by_model(records).items():
+        colour = colours.get(recs[0].get('kind'), 'tab:grey')
+        x = float(np.mean([r[x_key] * scale for r in recs]))
+        values = [r[y_key] for r in recs]
+        mean, low, high = bootstrap_ci(values, bounds=bounds)
+        ax.scatter([x] * len(values), values, s=12, color=colour, alpha=0.45,
+                   linewidths=0)
+        ax.errorbar(x, mean, yerr=[[mean - low], [high - mean]], fmt='o',
+                    color=colour, capsize=3)
+        ax.annotate(model, (x, mean), textcoords='offset points',
                     xytext=(4, 4), fontsize=8)
     if chance is not None:
         ax.axhline(chance, color='grey', linestyle='--', linewidth=1)
         ax.text(ax.get_xlim()[0], chance, ' chance', va='bottom',
                 fontsize=8, color='grey')
+    if bounds is not None:
+        ax.set_ylim(bounds[0] - 2, bounds[1] + 2)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     ax.grid(alpha=0.3)
 
 
+#: The cost axes of the plots: deterministic ones (a single re-timing
+#: cannot separate models whose times differ by less than about 30 %).
+_COST_AXES = (('peak_memory_mb', 'peak memory of a training step (MB)'),
+              ('flops', 'GFLOPs of one forward (one image)'))
+_ERROR_BARS = ('\ndots: seeds; bars: 95 % bootstrap interval of the mean, '
+               'within the metric\'s range')
+
+
 def plot_seg(records, out_prefix, chance=100.0 / 8):
-    """Write ``<prefix>_cost.png`` (accuracy against memory and time) and
+    """Write ``<prefix>_cost.png`` (accuracy against memory and FLOPs) and
     ``<prefix>_curves.png`` (cue accuracy and mIoU against iterations).
 
     Returns:
@@ -130,16 +151,13 @@ def plot_seg(records, out_prefix, chance=100.0 / 8):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    rows = summarise(records, SEG_COLUMNS)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    _scatter(axes[0], rows, 'peak_memory_mb', 'cue_accuracy',
-             'peak memory of a training step (MB)', 'cue accuracy (%)',
-             chance)
-    _scatter(axes[1], rows, 'seconds_per_iter', 'cue_accuracy',
-             'seconds per training iteration (2 CPU cores)',
-             'cue accuracy (%)', chance)
+    for ax, (key, label) in zip(axes, _COST_AXES):
+        _scatter(ax, records, key, 'cue_accuracy', label,
+                 'cue accuracy (%)', chance)
     fig.suptitle('Long-range benchmark: accuracy on the far cue against '
-                 'cost (red: local, blue: heads, green: plugins)')
+                 'cost (red: local, blue: heads, green: plugins)'
+                 + _ERROR_BARS, fontsize=10)
     fig.tight_layout()
     cost_png = f'{out_prefix}_cost.png'
     fig.savefig(cost_png, dpi=110)
@@ -160,14 +178,18 @@ def plot_seg(records, out_prefix, chance=100.0 / 8):
                              if len(r['curve']) == len(iters)])
             ax.plot(iters, vals.mean(0), marker='o', markersize=3,
                     label=model, **style)
+            for seed_curve in vals:  # every seed, faint
+                ax.plot(iters, seed_curve, linewidth=0.6, alpha=0.3,
+                        color=style['color'], linestyle=style['linestyle'])
     for ax, label in zip(axes, ('cue accuracy (%)', 'mIoU')):
         ax.set_xlabel('iteration')
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0].axhline(chance, color='grey', linestyle='--', linewidth=1)
     axes[1].legend(fontsize=7, ncol=2)
-    fig.suptitle('Learning curves on the validation split (mean over seeds; '
-                 'dashed: plugins, black: local baseline)')
+    fig.suptitle('Learning curves on the validation split (thick: mean over '
+                 'seeds, faint: each seed; dashed: plugins, black: local '
+                 'baseline)', fontsize=10)
     fig.tight_layout()
     curves_png = f'{out_prefix}_curves.png'
     fig.savefig(curves_png, dpi=110)
@@ -175,57 +197,15 @@ def plot_seg(records, out_prefix, chance=100.0 / 8):
     return [cost_png, curves_png]
 
 
-def colourise(label, palette=None):
-    """RGB picture of a label map (Cityscapes palette; 255 in white)."""
-    if palette is None:
-        from mmseg.datasets import CityscapesDataset
-        palette = CityscapesDataset.METAINFO['palette']
-    lut = np.full((256, 3), 255, dtype=np.uint8)
-    lut[:len(palette)] = np.asarray(palette, dtype=np.uint8)
-    return lut[label]
-
-
-def side_by_side(*pictures, gap=4):
-    """Concatenate equally tall RGB pictures left to right, white gaps."""
-    white = np.full((pictures[0].shape[0], gap, 3), 255, dtype=np.uint8)
-    parts = []
-    for picture in pictures:
-        parts += [picture, white]
-    return np.concatenate(parts[:-1], axis=1)
-
-
-def stack(rows, gap=6):
-    """Stack equally wide RGB pictures top to bottom, white gaps."""
-    white = np.full((gap, rows[0].shape[1], 3), 255, dtype=np.uint8)
-    parts = []
-    for row in rows:
-        parts += [row, white]
-    return np.concatenate(parts[:-1], axis=0)
-
-
-def paint_samples(split, path, count=4):
-    """``image | training label`` for the first ``count`` images of a split
-    from :func:`long_range.recipe.load_split`; returns ``path``."""
-    from PIL import Image
-    rows = [side_by_side(img, colourise(lab)) for img, lab in
-            zip(split['images'][:count], split['labels'][:count])]
-    Image.fromarray(stack(rows)).save(path)
-    return path
-
-
-def _plot_cost(records, columns, metric, label, title, out_prefix,
-               chance=None):
-    """Write ``<prefix>_cost.png``: ``metric`` against memory and time."""
+def _plot_cost(records, metric, label, title, out_prefix, chance=None):
+    """Write ``<prefix>_cost.png``: ``metric`` against memory and FLOPs."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    rows = summarise(records, columns)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    _scatter(axes[0], rows, 'peak_memory_mb', metric,
-             'peak memory of a training step (MB)', label, chance)
-    _scatter(axes[1], rows, 'seconds_per_iter', metric,
-             'seconds per training iteration (2 CPU cores)', label, chance)
-    fig.suptitle(title)
+    for ax, (key, x_label) in zip(axes, _COST_AXES):
+        _scatter(ax, records, key, metric, x_label, label, chance)
+    fig.suptitle(title + _ERROR_BARS, fontsize=10)
     fig.tight_layout()
     path = f'{out_prefix}_cost.png'
     fig.savefig(path, dpi=110)
@@ -234,17 +214,17 @@ def _plot_cost(records, columns, metric, label, title, out_prefix,
 
 
 def plot_det(records, out_prefix):
-    """Write ``<prefix>_cost.png``: bbox mAP against memory and time."""
+    """Write ``<prefix>_cost.png``: bbox mAP against memory and FLOPs."""
     return _plot_cost(
-        records, DET_COLUMNS, 'bbox_mAP', 'bbox mAP',
+        records, 'bbox_mAP', 'bbox mAP',
         'Long-range benchmark, detection: bbox mAP against cost (red: '
         'plain, blue: necks, green: plugins)', out_prefix)
 
 
 def plot_cls(records, out_prefix):
-    """Write ``<prefix>_cost.png``: top-1 against memory and time."""
+    """Write ``<prefix>_cost.png``: top-1 against memory and FLOPs."""
     return _plot_cost(
-        records, CLS_COLUMNS, 'top1', 'top-1 %',
+        records, 'top1', 'top-1 %',
         'Long-range benchmark, classification: top-1 against cost (red: '
         'plain, green: plugins; dashed: chance)', out_prefix, 100.0 / 8)
 

@@ -3,7 +3,8 @@
 Writes the long-range benchmark's synthetic Cityscapes (if missing), trains
 projects/long_range/configs/seg/spanet_r18-tiny_long-range-96x256.py on it, evaluates
 mIoU, cue accuracy and the swapped-cue control, prints them beside the local
-baseline's published figures (docs/long_range.md) and paints predictions.
+baseline's published figures at the same budget (docs/long_range/
+demo_baseline.json: 600 iterations) and paints predictions.
 
     python projects/long_range/tools/demo.py [--iters 600] [--out work_dirs/demo] [--model spa]
 """
@@ -23,20 +24,25 @@ for path in (ROOT, PROJECT):  # mmattn from the checkout, and long_range
         sys.path.insert(0, path)
 
 from long_range import recipe as lr  # noqa: E402
-from long_range import report  # noqa: E402
+from long_range import pictures  # noqa: E402
 
 DEFAULT_DATA = osp.join(ROOT, 'data', 'long_range_cityscapes')
-#: The published grid (docs/long_range.md), read for the baseline's figures.
-PUBLISHED = osp.join(ROOT, 'docs', 'long_range', 'results.json')
+#: Published runs, read for the baseline's figures: the grid (300
+#: iterations) and the local baseline at the demo's budget (600).
+PUBLISHED = (osp.join(ROOT, 'docs', 'long_range', 'results.json'),
+             osp.join(ROOT, 'docs', 'long_range', 'demo_baseline.json'))
 
 
-def published_figures(model='fcn', path=PUBLISHED):
-    """Mean mIoU and cue accuracy of ``model`` in the published grid, or
-    None when the file or the model is missing."""
-    if not osp.exists(path):
-        return None
-    with open(path) as f:
-        runs = [r for r in json.load(f)['runs'] if r['model'] == model]
+def published_figures(model='fcn', iters=None, paths=PUBLISHED):
+    """Mean mIoU and cue accuracy of ``model``'s published runs of
+    ``iters`` iterations (any budget when None), or None when none."""
+    runs = []
+    for path in paths:
+        if osp.exists(path):
+            with open(path) as f:
+                runs += [r for r in json.load(f)['runs']
+                         if r['model'] == model
+                         and iters in (None, r['iters'])]
     if not runs:
         return None
     return dict(
@@ -50,7 +56,7 @@ def paint_predictions(split, preds, swapped, preds_swapped, out_dir,
                       count=6):
     """One PNG per image (image | ground truth | prediction), the same for
     its swapped-cue version, and an overview of ``count`` images with their
-    swapped-cue versions below them.
+    swapped-cue versions below them, column headers and the legend.
 
     Returns:
         str: Path of the overview picture.
@@ -59,18 +65,26 @@ def paint_predictions(split, preds, swapped, preds_swapped, out_dir,
     os.makedirs(out_dir, exist_ok=True)
     rows = []
     for i in range(min(count, len(preds))):
-        picture = report.side_by_side(split['images'][i],
-                                      report.colourise(split['labels'][i]),
-                                      report.colourise(preds[i]))
+        picture = pictures.side_by_side(
+            split['images'][i], pictures.colourise(split['labels'][i]),
+            pictures.colourise(preds[i]))
         Image.fromarray(picture).save(osp.join(out_dir, f'val_{i:03d}.png'))
-        flipped = report.side_by_side(
-            swapped['images'][i], report.colourise(swapped['labels'][i]),
-            report.colourise(preds_swapped[i]))
+        flipped = pictures.side_by_side(
+            swapped['images'][i], pictures.colourise(swapped['labels'][i]),
+            pictures.colourise(preds_swapped[i]))
         Image.fromarray(flipped).save(
             osp.join(out_dir, f'val_{i:03d}_swapped_cue.png'))
-        rows.append(report.stack([picture, flipped], gap=3))
+        rows.append(pictures.stack([picture, flipped], gap=3))
+    width = split['images'][0].shape[1]
+    head = [pictures.header(['image', 'ground truth', 'prediction'],
+                            [width] * 3),
+            pictures.header(['(below each image: the same image with its bar '
+                             'repainted, the swapped-cue control)'],
+                            [rows[0].shape[1]])]
+    legend = pictures.cue_legend(rows[0].shape[1], split['meta'])
     overview = osp.join(out_dir, 'overview.png')
-    Image.fromarray(report.stack(rows, gap=12)).save(overview)
+    Image.fromarray(pictures.stack(head + rows + [legend], gap=8)).save(
+        overview)
     return overview
 
 
@@ -114,11 +128,15 @@ def main(argv=None):
           f'{rec["cue_accuracy"]:.1f} % (chance {100 / lr.NUM_CUES:.1f} %), '
           f'swapped-cue accuracy {rec["swapped_cue_accuracy"]:.1f} % '
           f'on {len(preds)} validation images')
-    base = published_figures('fcn')
+    base = published_figures('fcn', args.iters)
     if base is not None:
-        print(f'[demo] local baseline fcn (published, {base["seeds"]} seeds '
-              f'x {base["iters"]} iterations): mIoU {base["mIoU"]:.2f}, cue '
-              f'accuracy {base["cue_accuracy"]:.1f} %')
+        print(f'[demo] local baseline fcn at the same budget (published, '
+              f'{base["seeds"]} seeds x {base["iters"]} iterations): mIoU '
+              f'{base["mIoU"]:.2f}, cue accuracy {base["cue_accuracy"]:.1f} %')
+    else:
+        print(f'[demo] no published local baseline at {args.iters} '
+              f'iterations; train it: python projects/long_range/tools/'
+              f'long_range_benchmark.py --models fcn --iters {args.iters}')
     print(f'[demo] pictures (image | ground truth | prediction; every second '
           f'row with the cue bar repainted): {osp.relpath(overview)}')
     with open(osp.join(args.out, 'demo.json'), 'w') as f:

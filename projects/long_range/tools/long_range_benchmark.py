@@ -37,7 +37,7 @@ for path in (ROOT, PROJECT):  # mmattn from the checkout, and long_range
         sys.path.insert(0, path)
 
 from long_range import recipe as lr  # noqa: E402
-from long_range import report  # noqa: E402
+from long_range import pictures, report  # noqa: E402
 
 DEFAULT_ITERS = dict(seg=300, det=300, cls=300)
 MODELS = dict(seg=lr.SEG_MODELS, det=lr.DET_MODELS, cls=lr.CLS_MODELS)
@@ -76,6 +76,10 @@ def parse_args(argv=None):
         'alone and report their median as seconds per iteration (the grid\'s '
         'own figure is kept as seconds_per_iter_grid); run it on a quiet '
         'machine')
+    parser.add_argument(
+        '--replot', action='store_true',
+        help='train nothing: redraw results.md and the plots from '
+        'OUT/results.json (of --task)')
     args = parser.parse_args(argv)
     known = MODELS[args.task]
     args.models = args.models or list(known)
@@ -161,14 +165,32 @@ def retime(records, args, meta):
                            statistic='median, data loading included')
 
 
+def replot(args):
+    """results.md and the plots again, from OUT/results.json."""
+    path = osp.join(args.out, 'results.json')
+    if not osp.exists(path):
+        raise SystemExit(f'--replot: no {path} to redraw from')
+    with open(path) as f:
+        saved = json.load(f)
+    if saved['meta'].get('task', 'seg') != args.task:
+        raise SystemExit(f'--replot: {path} holds task '
+                         f'{saved["meta"].get("task")!r}, not --task '
+                         f'{args.task!r}')
+    table = write_report(args.out, saved['runs'], args.task, saved['meta'])
+    print(table)
+    return saved['runs']
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.replot:
+        return replot(args)
     os.makedirs(args.out, exist_ok=True)
     if args.task == 'seg':
         data_meta = lr.ensure_seg_data(args.data, args.num_train,
                                        args.num_val)
         split = lr.load_split(args.data, 'val')
-        report.paint_samples(lr.load_split(args.data, 'train', limit=4),
+        pictures.paint_samples(lr.load_split(args.data, 'train', limit=4),
                              osp.join(args.out, 'samples.png'))
         run = lr.run_seg
         extra = dict(split=split)
