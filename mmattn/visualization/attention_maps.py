@@ -28,6 +28,9 @@ class Panel(NamedTuple):
     title: str
     data: torch.Tensor
     points: Optional[Sequence] = None
+    #: ``'matrix'`` only: names of equally wide column blocks (drawn with
+    #: separators and named below), e.g. the pools of APNB's keys
+    blocks: Optional[Sequence[str]] = None
 
 
 def _salient_points(x, num):
@@ -69,10 +72,22 @@ def salient_position(module, args, points=None, image_size=None):
                   att['affinity'][0])]
 
 
-def _query_panels(weights, grid, points, label):
+def _where(point, grid, image_size):
+    """A grid cell (row, column) in image pixels, as the text gives them:
+    ``(x, y) px``, the cell's centre (the grid's own coordinates where the
+    image size is unknown)."""
+    if image_size is None:
+        return f'cell {point}'
+    (r, c), (h, w), (height, width) = point, grid, image_size
+    return (f'({int((c + 0.5) * width / w)}, {int((r + 0.5) * height / h)})'
+            f' px')
+
+
+def _query_panels(weights, grid, points, label, image_size=None):
     """One panel per query: the row of ``weights`` (P_q, P_k) as a map."""
     h, w = grid
-    return [Panel('points', f'{label} of query {i + 1} at {p}',
+    return [Panel('points', f'{label} of query {i + 1} at '
+                  f'{_where(p, grid, image_size)}',
                   weights[p[0] * w + p[1]].view(h, w), [p])
             for i, p in enumerate(points)]
 
@@ -83,7 +98,8 @@ def position(module, args, points=None, image_size=None):
     key = _flat(module.key_project(x))
     weights = torch.softmax(query @ key, dim=-1)  # (P, P), rows: queries
     return _query_panels(weights, x.shape[2:],
-                         _query_points(x, points, image_size), 'attention')
+                         _query_points(x, points, image_size), 'attention',
+                         image_size)
 
 
 def channel(module, args, points=None, image_size=None):
@@ -106,7 +122,8 @@ def non_local(module, args, points=None, image_size=None):
     scale = module.inter_channels**-0.5 if module.use_scale else 1.0
     weights = torch.softmax(scale * (query @ key), dim=-1)
     return _query_panels(weights, x.shape[2:],
-                         _query_points(x, points, image_size), 'attention')
+                         _query_points(x, points, image_size), 'attention',
+                         image_size)
 
 
 def _criss_cross_matrix(module, x):
@@ -136,12 +153,14 @@ def criss_cross(module, calls, points=None, image_size=None):
     matrices = [_criss_cross_matrix(module, args[0]) for args in calls]
     queries = _query_points(x, points, image_size)
     reach = matrices[0]
-    panels = _query_panels(reach, x.shape[2:], queries, 'reach after 1 pass')
+    panels = _query_panels(reach, x.shape[2:], queries, 'reach after 1 pass',
+                           image_size)
     for matrix in matrices[1:]:
         reach = matrix @ reach
     if len(matrices) > 1:
         panels += _query_panels(reach, x.shape[2:], queries,
-                                f'reach after {len(matrices)} passes')
+                                f'reach after {len(matrices)} passes',
+                                image_size)
     return panels
 
 
@@ -189,9 +208,11 @@ def pyramid_non_local(module, args, points=None, image_size=None):
             grids.append(F.interpolate(grid, size=(size, size),
                                        mode='nearest')[0, 0])
             start += s * s
-        panels.append(Panel('matrix', f'query {i + 1} at {p}: attention '
-                            f'over keys pooled to {stage.key_pool_scales}',
-                            torch.cat(grids, dim=1)))
+        panels.append(Panel(
+            'matrix', f'query {i + 1} at '
+            f'{_where(p, x.shape[2:], image_size)}: attention over the '
+            f'pooled keys', torch.cat(grids, dim=1),
+            blocks=[f'{s}x{s} pool' for s in stage.key_pool_scales]))
     return panels
 
 

@@ -37,6 +37,14 @@ def draw_panel(ax, panel, image):
         shown = ax.imshow(data, cmap='viridis', interpolation='nearest')
         ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
         ax.tick_params(labelsize=6)
+        if panel.blocks:  # equally wide blocks, each named below it
+            width = data.shape[1] / len(panel.blocks)
+            for k in range(1, len(panel.blocks)):
+                ax.axvline(k * width - 0.5, color='white', linewidth=2)
+            ax.set_xticks([(k + 0.5) * width - 0.5
+                           for k in range(len(panel.blocks))])
+            ax.set_xticklabels(panel.blocks, fontsize=7)
+            ax.set_yticks([])
         return
     size = image.shape[:2]
     ax.imshow(image)

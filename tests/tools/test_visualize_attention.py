@@ -67,6 +67,18 @@ def test_position_maps_are_the_weights_the_block_applies():
         context = value @ panel.data.flatten()
         torch.testing.assert_close(context, (out - x)[0, :, r, c],
                                    rtol=1e-4, atol=1e-5)
+        # titled in image pixels, the centre of the 8x8-pixel cell
+        assert panel.title.endswith(f'at ({c * 8 + 4}, {r * 8 + 4}) px')
+
+
+def test_apnb_panel_names_its_key_pools():
+    block = randomise(AsymmetricPyramidNonLocal(16, hidden_channels=8))
+    calls, _ = _record(block, _x())
+    [panel] = panels_for(block, calls, [(8, 8)], (48, 80))
+    scales = block.stages[0].key_pool_scales
+    assert panel.blocks == [f'{s}x{s} pool' for s in scales]
+    assert panel.data.shape == (max(scales), max(scales) * len(scales))
+    assert 'at (12, 12) px' in panel.title
 
 
 def test_non_local_maps_are_the_weights_the_block_applies():
