@@ -38,8 +38,12 @@ ALGOS = sorted(ZOO)
 def _ours(algo):
     meta = yaml.safe_load(open(osp.join(ROOT, 'configs', algo,
                                         'metafile.yaml')))
-    assert len(meta['Collections']) == 1 and len(meta['Models']) == 1
-    return meta['Collections'][0], meta['Models'][0]
+    # the zoo's entry; the folder's other configs have no published weights
+    [model] = [m for m in meta['Models'] if m['Name'] == ZOO[algo][1]]
+    assert sum('Weights' in m for m in meta['Models']) == 1
+    [collection] = [c for c in meta['Collections']
+                    if c['Name'] == model['In Collection']]
+    return collection, model
 
 
 def _mmseg(algo):
