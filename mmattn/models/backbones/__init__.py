@@ -1,12 +1,17 @@
-"""Backbone adapters: blocks after named submodules of any backbone; and
-the CIFAR ResNets (built on mmpretrain, imported when one is built)."""
+"""Backbone adapters: blocks after named submodules of any backbone; the
+CIFAR ResNets (built on mmpretrain, imported when one is built); and timm's
+attention ResNets as OpenMMLab ResNets with mmattn blocks (key maps, no
+timm import)."""
 from ...registry import MODELS
 from .insert import (BackboneWithBlocks, InsertedBlocks, insert_blocks,
                      remove_modules)
+from .timm_resnets import (TIMM_RESNETS, UNMAPPED, convert_timm_resnet,
+                           timm_backbone_cfg)
 
 __all__ = [
     'BackboneWithBlocks', 'InsertedBlocks', 'insert_blocks', 'remove_modules',
-    'CIFARResNet'
+    'CIFARResNet', 'TIMM_RESNETS', 'UNMAPPED', 'convert_timm_resnet',
+    'timm_backbone_cfg'
 ]
 
 
