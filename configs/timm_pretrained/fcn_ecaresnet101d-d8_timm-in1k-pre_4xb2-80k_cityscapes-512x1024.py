@@ -7,31 +7,9 @@
 #   python tools/model_converters/timm2mmattn.py ecaresnet101d.miil_in1k pretrain/ecaresnet101d_timm-in1k.pth
 # Where a dilated stage starts, the shortcut does not pool (mmseg's
 # ResLayer); timm's output_stride=8 model pools 2x2 at stride 1 there.
-_base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py'
-custom_imports = dict(
-    imports=['mmattn', 'mmattn.runtime'], allow_failed_imports=False)
+# The ECA-ResNet-50-D config with depth 101 and its weights.
+_base_ = './fcn_ecaresnet50d-d8_timm-in1k-pre_4xb2-80k_cityscapes-512x1024.py'
 model = dict(
-    pretrained=None,
     backbone=dict(
-        _delete_=True,
-        type='ResNet',
         depth=101,
-        style='pytorch',
-        deep_stem=True,
-        stem_channels=64,
-        avg_down=True,
-        plugins=[
-            dict(
-                cfg=dict(type='mmattn.EfficientChannelAttention'),
-                position='after_conv3')
-        ],
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
-        norm_cfg=dict(type='SyncBN', requires_grad=True),
-        norm_eval=False,
-        contract_dilation=True,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='pretrain/ecaresnet101d_timm-in1k.pth')))
+        init_cfg=dict(checkpoint='pretrain/ecaresnet101d_timm-in1k.pth')))
