@@ -349,3 +349,35 @@ def test_where_residual_needs_residual_blocks():
     with pytest.raises(ValueError, match=r"where='residual' found no "
                        r'residual blocks.*CSPDarknet'):
         _build(backbone, [dict(where='residual', block=SE)], scope='mmdet')
+
+
+@pytest.mark.parametrize('block', [
+    dict(type='mmattn.SalientPositionAttention', k=4, zero_init=True),
+    dict(type='mmattn.GlobalContext', ratio=1 / 4),
+    dict(type='mmattn.EfficientAttention', zero_init=True),
+])
+def test_identity_start_survives_the_host_backbones_init(block):
+    """mmseg's ResNet initialises every Conv2d (Kaiming) and norm (1) it
+    holds, the inserted blocks included; the blocks' own init_weights must
+    come after it, so a zero start is still the identity in the network."""
+    torch.manual_seed(0)
+    model = _build(insert=[dict(after=['layer1.0', 'layer2.1'],
+                                block=block)])
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    plain = MODELS.build(R18)
+    model.init_weights()
+    plain.load_state_dict(_plain_keys(model))
+    model.eval()
+    plain.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(model(x), plain(x)):
+            assert torch.equal(a, b)
+    # and the blocks are not the identity once the backbone's init runs
+    # without them re-initialising (the failure this guards against)
+    model.inserted.init_weights = lambda: None
+    model._is_init = False
+    model.init_weights()
+    with torch.no_grad():
+        assert not torch.equal(model(x)[-1], plain(x)[-1])

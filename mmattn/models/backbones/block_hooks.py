@@ -116,6 +116,23 @@ class InsertedBlocks(nn.ModuleDict):
     def keys_at(self, point):
         return [k for k, p in self.points.items() if p == point]
 
+    def init_weights(self):
+        """Re-apply each block's own ``init_weights``.
+
+        The host backbone's ``init_cfg`` (mmseg's ResNet: Kaiming for every
+        ``Conv2d``, 1 for every norm) reaches the inserted blocks too, since
+        they are its submodules; mmengine then calls ``init_weights`` of the
+        backbone's children that have one. Without this method that call
+        skipped the blocks, so a block's zero start (``zero_init``, GC's
+        zero last conv) was overwritten: the same order as for blocks given
+        through a ResNet's ``plugins=``, where each Bottleneck's children
+        are initialised after the ResNet's ``init_cfg``.
+        """
+        for block in self.values():
+            if hasattr(block, 'init_weights') and not getattr(
+                    block, 'is_init', False):
+                block.init_weights()
+
     def extra_repr(self):
         return ', '.join(f'{k}: after {p}' for k, p in self.points.items())
 

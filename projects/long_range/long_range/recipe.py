@@ -53,6 +53,26 @@ SEG_MODELS = {
     'spenet': ('spenet_r18-tiny_long-range-96x256.py', 'plugin'),
     'spa-plugin': ('spa-plugin_r18-tiny_long-range-96x256.py', 'plugin'),
     'gc-plugin': ('gc-plugin_r18-tiny_long-range-96x256.py', 'plugin'),
+    'spa-plugin-zero': ('spa-plugin-zero-init_r18-tiny_long-range-96x256.py',
+                        'plugin'),
+    'efficient-plugin': ('efficient-plugin_r18-tiny_long-range-96x256.py',
+                         'plugin'),
+    'efficient-plugin-zero': (
+        'efficient-plugin-zero-init_r18-tiny_long-range-96x256.py', 'plugin'),
+    'external-plugin': ('external-plugin_r18-tiny_long-range-96x256.py',
+                        'plugin'),
+    'external-plugin-zero': (
+        'external-plugin-zero-init_r18-tiny_long-range-96x256.py', 'plugin'),
+}
+
+#: The plugins of the grid whose block offers an identity start
+#: (``identity_init`` in :mod:`mmattn.blocks.catalog`), each measured both
+#: ways: default init -> started as the identity (``zero_init=True``).
+#: ``gc-plugin`` is not here: GC's last conv always starts at zero.
+IDENTITY_PAIRS = {
+    'spa-plugin': 'spa-plugin-zero',
+    'efficient-plugin': 'efficient-plugin-zero',
+    'external-plugin': 'external-plugin-zero',
 }
 
 #: The data of the recipe. ``margin`` must exceed the local model's

@@ -59,6 +59,11 @@ def parse_args(argv=None):
         '--iters', type=int,
         help='training iterations per run (default: 300, the schedule of the '
         'recipes)')
+    parser.add_argument(
+        '--val-points', type=int, default=3, metavar='N',
+        help='segmentation: validate N times, evenly spread (default 3); '
+        'more points draw a finer learning curve, as the budget pilot '
+        'does (docs/long_range.md)')
     parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs',
                                                   'long_range'))
     parser.add_argument(
@@ -91,7 +96,8 @@ def parse_args(argv=None):
         args.iters = DEFAULT_ITERS[args.task]
     if args.iters < 1:
         parser.error(f'--iters must be >= 1, got {args.iters}')
-    for name in ('num_train', 'num_val', 'batch_size', 'retime'):
+    for name in ('num_train', 'num_val', 'batch_size', 'retime',
+                 'val_points'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, '
@@ -193,7 +199,7 @@ def main(argv=None):
         pictures.paint_samples(lr.load_split(args.data, 'train', limit=4),
                              osp.join(args.out, 'samples.png'))
         run = lr.run_seg
-        extra = dict(split=split)
+        extra = dict(split=split, val_points=args.val_points)
     elif args.task == 'cls':
         data_meta = lr.ensure_cls_data(args.data, args.num_train,
                                        args.num_val)
