@@ -120,23 +120,42 @@ def test_cue_accuracy_counts_shape_pixels_only():
     assert lr.cue_accuracy([pred], [lab]) == pytest.approx(200 / 3)
 
 
-def test_report_mean_std_and_gap():
+def test_report_intervals_gap_and_time():
     recs = [dict(model='fcn', kind='local', seed=s, mIoU=m, cue_accuracy=c,
-                 swapped_cue_accuracy=c, seconds_per_iter=0.1,
+                 swapped_cue_accuracy=c, seconds_per_iter=t,
                  peak_memory_mb=10, params=1000, flops=2e9)
-            for s, m, c in ((0, 10, 12), (1, 14, 14))]
-    recs.append(dict(recs[0], model='gc', kind='head', mIoU=90))
+            for s, m, c, t in ((0, 10, 12, 0.1), (1, 14, 14, 0.3))]
+    recs.append(dict(recs[0], model='gc', kind='head', mIoU=90,
+                     seconds_per_iter_repeats=[0.2, 0.5, 0.3]))
     table = report.format_markdown(recs)
-    assert '| fcn | local | 2 | 12.0 ± 2.8 | +0.0 |' in table
-    assert '| gc | head | 1 | 90.0 ± 0.0 | +78.0 |' in table
+    assert '| mIoU [95 % CI] | Δ mIoU vs fcn |' in table
+    # two seeds: the bootstrap means lie between the two values
+    assert '| fcn | local | 2 | 12.0 [10.0, 14.0] | +0.0 |' in table
+    # mean of the runs' own times; the median (range) of quiet repeats
+    assert '| 0.200 | 10 |' in table.splitlines()[2]
+    assert '| gc | head | 1 | 90.0 [90.0, 90.0] | +78.0 |' in table
+    assert '| 0.300 (0.200-0.500) | 10 |' in table.splitlines()[3]
+
+
+def test_summary_ranks_by_mean_with_intervals_and_costs():
+    recs = [dict(model=m, kind='head', seed=s, mIoU=v, cue_accuracy=v,
+                 swapped_cue_accuracy=v, seconds_per_iter=0.1,
+                 peak_memory_mb=mb, params=2000, flops=1e9)
+            for m, mb, vals in (('fcn', 100, (10, 12)), ('da', 150, (90, 96)))
+            for s, v in enumerate(vals)]
+    lines = report.format_summary(recs).splitlines()
+    assert lines[0].startswith('| attention | mIoU [95 % CI] |')
+    assert lines[2] == ('| DANet head (DAHead) | 93.0 [90.0, 96.0] | '
+                        '93.0 [90.0, 96.0] | 2 | 2 | 1.00 | 150 |')
+    assert lines[3].startswith('| none (FCN head: local baseline) | 11.0 ')
 
 
 def test_tool_writes_json_table_plots_and_resumes(tmp_path, capsys):
     import long_range_benchmark as tool
-    args = ['--models', 'fcn', 'spa', 'se', '--seeds', '0', '--iters', '3',
+    args = ['--models', 'fcn', 'spa', 'se', '--seeds', '0', '--iters', '4',
             '--num-train', '8', '--num-val', '4', '--data',
             str(tmp_path / 'data'), '--out', str(tmp_path / 'out')]
-    tool.main(args)
+    tool.main(args + ['--val-points', '2'])
     out = capsys.readouterr().out
     assert out.count('[long-range] run ') == 3
     with open(tmp_path / 'out' / 'results.json') as f:
@@ -146,7 +165,9 @@ def test_tool_writes_json_table_plots_and_resumes(tmp_path, capsys):
         for key in ('mIoU', 'cue_accuracy', 'swapped_cue_accuracy',
                     'seconds_per_iter', 'peak_memory_mb', 'params', 'flops'):
             assert rec[key] > 0 or key.endswith(('accuracy', 'mIoU'))
-        assert len(rec['curve']) == 3 and rec['seed'] == 0  # val_points
+        # --val-points 2 of 4 iterations: validated at 2 and 4
+        assert [p['iter'] for p in rec['curve']] == [2, 4]
+        assert rec['seed'] == 0
     assert result['runs'][1]['flops'] != result['runs'][0]['flops']
     assert result['meta']['data']['margin'] == lr.SEG_DATA['margin']
     table = (tmp_path / 'out' / 'results.md').read_text()
@@ -154,14 +175,35 @@ def test_tool_writes_json_table_plots_and_resumes(tmp_path, capsys):
     for png in ('long_range_cost.png', 'long_range_curves.png',
                 'samples.png'):
         assert (tmp_path / 'out' / png).stat().st_size > 10000
-    tool.main(args + ['--retime', '2'])  # every run done: only retimed
+    # every run done: only retimed, twice per model
+    tool.main(args + ['--retime', '2', '--repeats', '2'])
     out = capsys.readouterr().out
-    assert out.count('skipped') == 3 and out.count('measured alone') == 3
+    assert out.count('skipped') == 3 and out.count('measured alone') == 6
     with open(tmp_path / 'out' / 'results.json') as f:
         result = json.load(f)
     assert result['meta']['retimed']['iterations'] == 2
-    assert all(r['seconds_per_iter_grid'] > 0 and r['seconds_per_iter'] > 0
-               for r in result['runs'])
+    assert result['meta']['retimed']['repeats'] == 2
+    for rec in result['runs']:
+        repeats = rec['seconds_per_iter_repeats']
+        assert len(repeats) == 2 and rec['seconds_per_iter_grid'] > 0
+        assert rec['seconds_per_iter'] == pytest.approx(np.median(repeats))
+    assert ' (' in (tmp_path / 'out' / 'results.md').read_text()  # range
+
+    # the SPANet diagnosis reads the grid's own checkpoint and config
+    import diagnose_spa
+    rows = diagnose_spa.main(['--out', str(tmp_path / 'out'), '--seeds', '0',
+                              '--data', str(tmp_path / 'data'), '--json',
+                              str(tmp_path / 'spa.json')])
+    (row, ) = rows
+    assert row['mIoU'] == result['runs'][1]['mIoU'] and row['k'] == 8
+    assert len(row['images']) == 4
+    for image in row['images']:
+        assert image['on_bar'] + image['on_shapes'] + image[
+            'on_background'] == pytest.approx(100)
+        assert 0 <= image['entropy'] <= 1 and image['update'] > 0
+    assert json.load(open(tmp_path / 'spa.json'))[0]['seed'] == 0
+    out = capsys.readouterr().out
+    assert '| spa | 0 |' in out and 'affinity decodes the cue %' in out
 
 
 def test_tool_detection_grid(tmp_path, capsys):

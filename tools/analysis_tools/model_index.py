@@ -147,7 +147,8 @@ FOLDER_PAPER = {'ann': 'ANN', 'ccnet': 'CCNet', 'danet': 'DANet',
 #: Paper -> models of the long-range benchmark's segmentation grid.
 LONG_RANGE = {'ANN': ['ann'], 'CCNet': ['cc'], 'DANet': ['da'],
               'GCNet': ['gc', 'gc-plugin'], 'NonLocal': ['nl'],
-              'OCRNet': ['ocr'], 'SPANet': ['spa', 'spa-plugin'],
+              'OCRNet': ['ocr'],
+              'SPANet': ['spa', 'spa-plugin', 'spa-plugin-zero'],
               'SE': ['se'], 'ECA': ['eca'], 'CBAM': ['cbam'],
               'SPENet': ['spenet']}
 
@@ -291,11 +292,13 @@ def readme(folder, configs, flops, exports, long_range_rows):
     if rows:
         lines += ['## Long-range benchmark', '',
                   'The mechanism on the synthetic long-range benchmark '
-                  '(a small ResNet-18, 300 iterations, mean ± std over '
-                  'seeds; the local baseline has mIoU '
-                  f"{long_range_rows['_baseline']}): "
+                  '(a small ResNet-18, '
+                  f"{long_range_rows['_iters']} iterations, mean and 95 % "
+                  'bootstrap interval over seeds; the local baseline has '
+                  f"mIoU {long_range_rows['_baseline']}): "
                   '[docs/long_range.md](../../docs/long_range.md).', '',
-                  '| model | kind | mIoU | cue accuracy % | seeds |',
+                  '| model | kind | mIoU [95 % CI] | cue accuracy % [95 % CI] '
+                  '| seeds |',
                   '|---|---|---:|---:|---:|']
         lines += [row for _, row in rows]
         lines.append('')
@@ -305,15 +308,17 @@ def readme(folder, configs, flops, exports, long_range_rows):
 
 
 def _long_range_rows():
-    from long_range.report import SEG_COLUMNS, _cell, summarise
+    from long_range.report import SEG_COLUMNS, ci_cell, summarise
     runs = _load('docs/long_range/results.json')['runs']
     rows = {r['model']: r for r in summarise(runs, SEG_COLUMNS)}
-    out = {'_baseline': _cell(*rows['fcn']['mIoU'], '.1f', True)}
+    out = {'_baseline': ci_cell(rows['fcn'], 'mIoU'),
+           '_iters': '/'.join(str(i) for i in sorted({r['iters']
+                                                      for r in runs}))}
     for paper, models in LONG_RANGE.items():
         out[paper] = [
-            f"| {m} | {rows[m]['kind']} | {_cell(*rows[m]['mIoU'], '.1f', True)}"
-            f" | {_cell(*rows[m]['cue_accuracy'], '.1f', True)} | "
-            f"{len(rows[m]['seeds'])} |" for m in models if m in rows]
+            f"| {m} | {rows[m]['kind']} | {ci_cell(rows[m], 'mIoU')} | "
+            f"{ci_cell(rows[m], 'cue_accuracy')} | {len(rows[m]['seeds'])} |"
+            for m in models if m in rows]
     return out
 
 

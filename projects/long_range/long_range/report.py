@@ -2,8 +2,9 @@
 
 A record is one run (one model, one seed) as written by
 :func:`long_range.recipe.run_seg` or its detection counterpart;
-this module groups records by model and reports mean and standard deviation
-over seeds. Plotting needs matplotlib (Agg backend, no display).
+this module groups records by model and reports, over seeds, the mean of
+each metric with its 95 % bootstrap interval (:mod:`long_range.stats`) and
+the mean of each cost. Plotting needs matplotlib (Agg backend, no display).
 """
 import math
 
@@ -35,6 +36,12 @@ CLS_COLUMNS = (('top1', 'top-1 %', '.1f'), ) + DET_COLUMNS[2:]
 
 _SCALE = {'params': 1e-3, 'flops': 1e-9}
 
+#: The accuracy metrics (percent): reported as mean [95 % bootstrap
+#: interval] over seeds. Every other column is a cost, reported as a mean
+#: (it hardly varies between seeds: its spread is noise, not news).
+METRICS = ('mIoU', 'cue_accuracy', 'swapped_cue_accuracy', 'bbox_mAP',
+           'bbox_mAP_50', 'top1')
+
 
 def group_by_model(records):
     """``{model: [records]}`` in the order models first appear."""
@@ -54,16 +61,21 @@ def mean_std(values):
 
 
 def summarise(records, columns):
-    """One row per model: ``{'model', 'kind', 'seeds', key: (mean, std)}``."""
+    """One row per model: ``{'model', 'kind', 'seeds', key: (mean, std),
+    'ci': {metric: (mean, low, high)}}``, the interval for the columns in
+    :data:`METRICS`."""
+    from .stats import bootstrap_ci
     rows = []
     for model, recs in group_by_model(records).items():
         row = dict(model=model, kind=recs[0].get('kind', ''),
-                   seeds=sorted(r['seed'] for r in recs))
+                   seeds=sorted(r['seed'] for r in recs), ci={})
         for key, _, _ in columns:
             scale = _SCALE.get(key, 1.0)
-            row[key] = mean_std(
-                [r[key] * scale if r.get(key) is not None else None
-                 for r in recs])
+            values = [r[key] * scale if r.get(key) is not None else None
+                      for r in recs]
+            row[key] = mean_std(values)
+            if key in METRICS and not math.isnan(row[key][0]):
+                row['ci'][key] = bootstrap_ci(values)
         rows.append(row)
     return rows
 
@@ -75,16 +87,42 @@ def _cell(mean, std, spec, with_std):
     return f'{text} ± {format(std, spec)}' if with_std else text
 
 
-def format_markdown(records, columns=SEG_COLUMNS, anchor='fcn'):
-    """Markdown table, mean ± std over seeds, and the gap to ``anchor``.
+def ci_cell(row, key, spec='.1f'):
+    """``mean [low, high]`` of metric ``key`` of a :func:`summarise` row."""
+    if key not in row['ci']:
+        return 'n/a'
+    mean, low, high = row['ci'][key]
+    return (f'{format(mean, spec)} [{format(low, spec)}, '
+            f'{format(high, spec)}]')
 
-    The first metric column's difference to the anchor model (the local
-    baseline, measured in the same grid) is added as a column.
+
+def _time_cell(recs, spec):
+    """Seconds per iteration: the median of the quiet repeats with their
+    range when the records have them (``--retime N --repeats R``), else the
+    mean of the runs' own figures."""
+    repeats = recs[0].get('seconds_per_iter_repeats')
+    if repeats:
+        return (f'{format(float(np.median(repeats)), spec)} '
+                f'({format(min(repeats), spec)}-{format(max(repeats), spec)})')
+    return format(float(np.mean([r['seconds_per_iter'] for r in recs])),
+                  spec)
+
+
+def format_markdown(records, columns=SEG_COLUMNS, anchor='fcn'):
+    """Markdown table: each metric as mean [95 % bootstrap interval] over
+    seeds, each cost as its mean, and the gap to ``anchor``.
+
+    The first metric column's difference of means to the anchor model (the
+    local baseline, measured in the same grid) is added as a column.
+    Seconds per iteration are the quiet re-timing's median and range when
+    the records have one (see :func:`_time_cell`).
     """
     rows = summarise(records, columns)
+    groups = group_by_model(records)
     first = columns[0][0]
     base = next((r[first][0] for r in rows if r['model'] == anchor), None)
-    head = ['model', 'kind', 'seeds'] + [h for _, h, _ in columns]
+    head = ['model', 'kind', 'seeds'] + [
+        f'{h} [95 % CI]' if key in METRICS else h for key, h, _ in columns]
     if base is not None:
         head.insert(4, f'Δ {columns[0][1]} vs {anchor}')
     lines = ['| ' + ' | '.join(head) + ' |',
@@ -93,9 +131,12 @@ def format_markdown(records, columns=SEG_COLUMNS, anchor='fcn'):
         cells = [row['model'], row['kind'], str(len(row['seeds']))]
         for i, (key, _, spec) in enumerate(columns):
             mean, std = row[key]
-            # Costs hardly vary between seeds: their std is noise, not news.
-            cells.append(_cell(mean, std, spec, with_std=i < 3
-                               and key not in ('seconds_per_iter',)))
+            if key in METRICS:
+                cells.append(ci_cell(row, key, spec))
+            elif key == 'seconds_per_iter':
+                cells.append(_time_cell(groups[row['model']], spec))
+            else:
+                cells.append(_cell(mean, std, spec, with_std=False))
             if i == 0 and base is not None:
                 cells.append(format(mean - base, '+.1f'))
         lines.append('| ' + ' | '.join(cells) + ' |')
@@ -239,21 +280,28 @@ SEG_LABELS = {
     'spenet': 'SPENet plugin', 'spa-plugin': 'SPANet plugin',
     'gc-plugin': 'GC plugin',
     'efficient': 'efficient attention head', 'external': 'external '
-    'attention head (EANet)'}
+    'attention head (EANet)',
+    'spa-plugin-zero': 'SPANet plugin, identity start (zero_init)',
+    'efficient-plugin': 'efficient attention plugin',
+    'efficient-plugin-zero': 'efficient attention plugin, identity start',
+    'external-plugin': 'external attention plugin',
+    'external-plugin-zero': 'external attention plugin, identity start'}
 
 
 def format_summary(records):
-    """The README's table: one row per model, best mIoU first, mean ± std
-    over seeds of mIoU and cue accuracy, and the model's cost."""
+    """The README's table: one row per model, best mIoU first; mIoU and cue
+    accuracy as mean [95 % bootstrap interval] over seeds, and the model's
+    cost (parameters, FLOPs, peak memory of a training step)."""
     rows = summarise(records, SEG_COLUMNS)
     rows.sort(key=lambda r: -r['mIoU'][0])
-    lines = ['| attention | mIoU | cue accuracy % | seeds | params (k) | '
-             'GFLOPs |', '|---|---:|---:|---:|---:|---:|']
+    lines = ['| attention | mIoU [95 % CI] | cue accuracy % [95 % CI] | '
+             'seeds | params (k) | GFLOPs | peak MB (train step) |',
+             '|---|---:|---:|---:|---:|---:|---:|']
     for row in rows:
         lines.append(
             f"| {SEG_LABELS.get(row['model'], row['model'])} | "
-            f"{_cell(*row['mIoU'], '.1f', True)} | "
-            f"{_cell(*row['cue_accuracy'], '.1f', True)} | "
+            f"{ci_cell(row, 'mIoU')} | {ci_cell(row, 'cue_accuracy')} | "
             f"{len(row['seeds'])} | {_cell(*row['params'], '.0f', False)} | "
-            f"{_cell(*row['flops'], '.2f', False)} |")
+            f"{_cell(*row['flops'], '.2f', False)} | "
+            f"{_cell(*row['peak_memory_mb'], '.0f', False)} |")
     return '\n'.join(lines) + '\n'

@@ -30,6 +30,8 @@ import os.path as osp
 import sys
 import time
 
+import numpy as np
+
 PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ROOT = osp.dirname(osp.dirname(PROJECT))  # the repository
 for path in (ROOT, PROJECT):  # mmattn from the checkout, and long_range
@@ -82,6 +84,10 @@ def parse_args(argv=None):
         'own figure is kept as seconds_per_iter_grid); run it on a quiet '
         'machine')
     parser.add_argument(
+        '--repeats', type=int, default=3, metavar='R',
+        help='with --retime: time every model R times, round-robin, and '
+        'report the median and the range of the repeats (default 3)')
+    parser.add_argument(
         '--replot', action='store_true',
         help='train nothing: redraw results.md and the plots from '
         'OUT/results.json (of --task)')
@@ -97,7 +103,7 @@ def parse_args(argv=None):
     if args.iters < 1:
         parser.error(f'--iters must be >= 1, got {args.iters}')
     for name in ('num_train', 'num_val', 'batch_size', 'retime',
-                 'val_points'):
+                 'val_points', 'repeats'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, '
@@ -154,21 +160,33 @@ def _progress(i, total, rec, task, elapsed):
 
 
 def retime(records, args, meta):
-    """Replace each model's seconds per iteration by a quiet measurement."""
-    for model in args.models:
-        seconds = lr.time_iterations(
-            model, args.retime, args.data,
-            osp.join(args.out, 'runs', f'{model}_timing'), args.task,
-            batch_size=args.batch_size)
-        for rec in records:
-            if rec['model'] == model:
-                rec.setdefault('seconds_per_iter_grid',
-                               rec['seconds_per_iter'])
-                rec['seconds_per_iter'] = seconds
-        print(f'[long-range] {model}: {seconds:.3f} s per iteration '
-              f'(median of {args.retime}, measured alone)', flush=True)
-    meta['retimed'] = dict(iterations=args.retime,
-                           statistic='median, data loading included')
+    """Replace each model's seconds per iteration by quiet measurements.
+
+    Each model is timed ``--repeats`` times, round-robin over the models
+    (a slow spell of the machine then touches every model alike); the
+    record keeps every repeat (``seconds_per_iter_repeats``) and their
+    median as ``seconds_per_iter``; the grid's own figure is kept as
+    ``seconds_per_iter_grid``.
+    """
+    times = {model: [] for model in args.models}
+    for repeat in range(args.repeats):
+        for model in args.models:
+            times[model].append(lr.time_iterations(
+                model, args.retime, args.data,
+                osp.join(args.out, 'runs', f'{model}_timing'), args.task,
+                batch_size=args.batch_size))
+            print(f'[long-range] {model}: {times[model][-1]:.3f} s per '
+                  f'iteration (median of {args.retime}, repeat '
+                  f'{repeat + 1}/{args.repeats}, measured alone)', flush=True)
+    for rec in records:
+        if rec['model'] in times:
+            rec.setdefault('seconds_per_iter_grid', rec['seconds_per_iter'])
+            rec['seconds_per_iter_repeats'] = times[rec['model']]
+            rec['seconds_per_iter'] = float(np.median(times[rec['model']]))
+    meta['retimed'] = dict(
+        iterations=args.retime, repeats=args.repeats,
+        statistic='median over repeats of the median of the iterations, '
+        'data loading included')
 
 
 def replot(args):
