@@ -429,6 +429,53 @@ def test_side_bar_margin_is_validated(tmp_path):
     assert summary['margin'] == 96 and summary['layout'] == 'side-bar'
 
 
+
+def test_cue_width_sets_the_bar_and_keeps_the_margin(tmp_path):
+    """The context sweep's axis: a 4 px bar, painted 4 px wide, recorded in
+    the meta file, with every shape still ``margin`` away from it."""
+    root = str(tmp_path / 'narrow')
+    proc = _run_cli('--format', 'cityscapes', '--out', root, '--num-train',
+                    '3', '--num-val', '3', '--size', '96x256', '--margin',
+                    '96', '--cue-width', '4', '--label-cue-in-train')
+    assert proc.returncode == 0, proc.stderr
+    meta = _meta(root)
+    assert meta['marker_side'] == 4 and meta['margin'] == 96
+    for split in ('train', 'val'):
+        for rec in meta['splits'][split]:
+            (side, box), = rec['markers'].items()
+            assert box[2] - box[0] == 4
+            image = np.asarray(Image.open(osp.join(root, rec['img_path'])))
+            label = np.asarray(Image.open(osp.join(root,
+                                                   rec['seg_map_path'])))
+            cue = decode_marker(image[:, box[0]:box[2]].reshape(-1, 3)
+                                .mean(0))
+            assert rec['cues']['angular'] == cue
+            # exactly 4 columns carry the bar's colour: the next one is noise
+            beside = box[2] if side == 'left' else box[0] - 1
+            assert (image[:, box[0]:box[2]] == MARKER_PALETTE[cue]).all()
+            assert not (image[:, beside] == MARKER_PALETTE[cue]).all()
+            shapes = (label != 0) & (label != IGNORE_INDEX)
+            shapes[:, box[0]:box[2]] = False  # the train split labels it
+            ys, xs = np.nonzero(shapes)
+            assert _chebyshev_to_box(ys, xs, box).min() >= 96
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(cue_width=0), r'cue_width must be an int in \[1, 64\]'),
+    (dict(cue_width=65), r'cue_width must be an int in \[1, 64\]'),
+    (dict(cue_width=2.5), 'cue_width must be an int'),
+    (dict(cue_width=8, layout='corners'), 'cue_width is for the side-bar'),
+])
+def test_bad_cue_width_is_named_before_writing(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_cityscapes(str(tmp_path / 'x'), size=(96, 256), **kwargs)
+    assert not os.listdir(tmp_path)
+    proc = _run_cli('--format', 'cifar10', '--out', str(tmp_path / 'c'),
+                    '--cue-width', '4')
+    assert proc.returncode == 2 and '--cue-width cannot be set' in \
+        proc.stderr
+
+
 # ------------------------------------------------- real mmseg and mmdet
 def test_package_exports():
     import mmattn.datasets as pkg

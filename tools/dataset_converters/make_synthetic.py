@@ -35,8 +35,9 @@ DEFAULTS = dict(
     cifar100=dict(num_train=10, num_val=4, size=(32, 32)))
 CLASSIFICATION = ('imagenet', 'cifar10', 'cifar100')
 #: options a classification format does not take, and why
-FIXED = dict(imagenet=('layout', ), cifar10=('size', 'margin', 'layout'),
-             cifar100=('size', 'margin', 'layout'))
+FIXED = dict(imagenet=('layout', ),
+             cifar10=('size', 'margin', 'layout', 'cue_width'),
+             cifar100=('size', 'margin', 'layout', 'cue_width'))
 FIXED_WHY = dict(imagenet='side-bar scenes: one bar, one label',
                  cifar10='32x32 side-bar scenes',
                  cifar100='32x32 side-bar scenes')
@@ -72,7 +73,7 @@ def parse_args(argv=None):
     Returns:
         argparse.Namespace: ``format``, ``out``, ``num_train``, ``num_val``,
         ``size`` (``(h, w)``), ``seed``, ``layout``, ``margin``,
-        ``label_cue_in_train`` and ``overwrite``, with the per-format
+        ``cue_width``, ``label_cue_in_train`` and ``overwrite``, with the per-format
         defaults filled in.
     """
     parser = argparse.ArgumentParser(
@@ -107,6 +108,11 @@ def parse_args(argv=None):
         '(default: 40%% of the width beside the bar; corners: a quarter '
         'of the short side)')
     parser.add_argument(
+        '--cue-width', type=_non_negative_int, metavar='PX',
+        help='side-bar layout: width of the bar in pixels, at most a quarter '
+        'of the width (default: a sixth of the short side, at least 4; the '
+        'long-range benchmark\'s context sweep varies it)')
+    parser.add_argument(
         '--label-cue-in-train', action='store_true',
         help='cityscapes: label the bar\'s pixels of the train split with '
         'the class its colour stands for (validation labels still ignore '
@@ -119,7 +125,7 @@ def parse_args(argv=None):
         parser.error(f'--label-cue-in-train is for --format cityscapes (a '
                      f'label map to write the bar into), got --format '
                      f'{args.format}')
-    given = [f'--{k}' for k in FIXED.get(args.format, ())
+    given = [f'--{k.replace("_", "-")}' for k in FIXED.get(args.format, ())
              if getattr(args, k) not in (None, LAYOUTS[0])]
     if given:
         parser.error(f'{", ".join(given)} cannot be set for --format '
@@ -145,17 +151,19 @@ def main(argv=None):
     try:
         if args.format == 'imagenet':
             summary = make_imagenet(args.out, size=args.size,
-                                    margin=args.margin, **counts)
+                                    margin=args.margin,
+                                    cue_width=args.cue_width, **counts)
         elif args.format in CLASSIFICATION:
             summary = make_cifar(args.out, args.format, **counts)
         elif args.format == 'cityscapes':
             summary = make_cityscapes(
                 args.out, size=args.size, layout=args.layout,
-                margin=args.margin,
+                margin=args.margin, cue_width=args.cue_width,
                 label_cue_in_train=args.label_cue_in_train, **counts)
         else:
             summary = make_coco(args.out, size=args.size, layout=args.layout,
-                                margin=args.margin, **counts)
+                                margin=args.margin, cue_width=args.cue_width,
+                                **counts)
     except (FileExistsError, RuntimeError, ValueError) as err:
         sys.exit(f'make_synthetic.py: error: {err}')
     print(json.dumps(summary, indent=1))

@@ -19,7 +19,8 @@ def make_cityscapes(out_dir,
                     overwrite=False,
                     layout='side-bar',
                     margin=None,
-                    label_cue_in_train=False):
+                    label_cue_in_train=False,
+                    cue_width=None):
     """Write a small synthetic dataset in the Cityscapes layout.
 
     The layout is what mmseg's ``CityscapesDataset`` reads after the
@@ -61,6 +62,8 @@ def make_cityscapes(out_dir,
             local; validation labels always ignore the cue, so what is
             scored is only whether that class reaches the far shapes.
             Default: False.
+        cue_width (int, optional): Width in pixels of the side bar (see
+            ``docs/synthetic_data.md`` for the default).
 
     Returns:
         dict: Summary with ``format``, ``out_dir``, ``size``, ``seed``,
@@ -70,7 +73,8 @@ def make_cityscapes(out_dir,
     """
     h, w, meta = start_dataset(
         'cityscapes', out_dir, ['leftImg8bit', 'gtFine'], size, num_train,
-        num_val, seed, layout, margin, CITYSCAPES_CUE_CLASSES, overwrite)
+        num_val, seed, layout, margin, CITYSCAPES_CUE_CLASSES, overwrite,
+        cue_width)
     meta['background_class'] = CITYSCAPES_BACKGROUND
     meta['label_cue_in_train'] = bool(label_cue_in_train)
     meta['splits'] = {}
@@ -89,7 +93,7 @@ def make_cityscapes(out_dir,
 
             scene = _make_scene(
                 _image_rng('cityscapes', seed, split, index), h, w, layout,
-                margin)
+                margin, cue_width)
             label = _label_map(scene, h, w,
                                label_cue_in_train and split == 'train')
             img_file = osp.join(img_dir, f'{stem}_leftImg8bit.png')

@@ -58,14 +58,14 @@ def _label_names(variant):
     return names
 
 
-def _scene(fmt, seed, split, index, h, w, margin=None):
+def _scene(fmt, seed, split, index, h, w, margin=None, cue_width=None):
     scene = _make_scene(_image_rng(fmt, seed, split, index), h, w,
-                        margin=margin)
+                        margin=margin, cue_width=cue_width)
     return scene['image'], scene['cues']['angular']  # one bar: one cue
 
 
 def make_imagenet(out_dir, num_train=8, num_val=4, size=(96, 96), seed=0,
-                  overwrite=False, margin=None):
+                  overwrite=False, margin=None, cue_width=None):
     """Write a small synthetic dataset in the ImageNet-1k layout::
 
         out_dir/
@@ -88,6 +88,7 @@ def make_imagenet(out_dir, num_train=8, num_val=4, size=(96, 96), seed=0,
         overwrite (bool): Replace earlier generated data in ``out_dir``.
         margin (int, optional): Least distance in pixels between a shape
             and the bar (see ``docs/synthetic_data.md``).
+        cue_width (int, optional): Width in pixels of the bar.
 
     Returns:
         dict: ``format``, ``out_dir``, ``size``, ``seed``, ``num_images``,
@@ -95,13 +96,15 @@ def make_imagenet(out_dir, num_train=8, num_val=4, size=(96, 96), seed=0,
     """
     h, w, meta = start_dataset('imagenet', out_dir, ['train', 'val', 'meta'],
                                size, num_train, num_val, seed, 'side-bar',
-                               margin, IMAGENET_CUE_CLASSES, overwrite)
+                               margin, IMAGENET_CUE_CLASSES, overwrite,
+                               cue_width)
     os.makedirs(osp.join(out_dir, 'meta'), exist_ok=True)
     labels = {}
     for split, count in (('train', num_train), ('val', num_val)):
         lines, labels[split] = [], []
         for index in range(count):
-            image, cue = _scene('imagenet', seed, split, index, h, w, margin)
+            image, cue = _scene('imagenet', seed, split, index, h, w, margin,
+                                cue_width)
             if split == 'train':
                 wnid = IMAGENET_CUE_WNIDS[cue]
                 rel = f'{wnid}/{wnid}_{index}.JPEG'

@@ -18,7 +18,8 @@ def make_coco(out_dir,
               seed=0,
               overwrite=False,
               layout='side-bar',
-              margin=None):
+              margin=None,
+              cue_width=None):
     """Write a small synthetic dataset in the COCO 2017 instance layout.
 
     The layout is what mmdet's ``CocoDataset`` and ``CocoMetric`` read::
@@ -52,6 +53,7 @@ def make_coco(out_dir,
             shapes, bottom markers the round ones). Default: ``'side-bar'``.
         margin (int, optional): Least distance in pixels between a shape
             and a cue (see ``docs/synthetic_data.md`` for the defaults).
+        cue_width (int, optional): Width in pixels of the side bar.
 
     Returns:
         dict: Summary with ``format``, ``out_dir``, ``size``, ``seed``,
@@ -63,7 +65,7 @@ def make_coco(out_dir,
         'coco', out_dir, ['annotations/instances_train2017.json',
                           'annotations/instances_val2017.json', 'train2017',
                           'val2017'], size, num_train, num_val, seed, layout,
-        margin, COCO_CUE_CATEGORIES, overwrite)
+        margin, COCO_CUE_CATEGORIES, overwrite, cue_width)
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
 
     categories = [dict(id=cid, name=name, supercategory=sup)
@@ -80,7 +82,7 @@ def make_coco(out_dir,
             next_image_id += 1
             file_name = f'{image_id:012d}.jpg'
             scene = _make_scene(_image_rng('coco', seed, split, index), h, w,
-                                layout, margin)
+                                layout, margin, cue_width)
             # 4:4:4 chroma and high quality keep marker colours and shape
             # edges faithful; Pillow's encoder is deterministic.
             Image.fromarray(scene['image']).save(

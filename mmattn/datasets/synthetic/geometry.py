@@ -52,7 +52,7 @@ def _check_layout(layout):
         raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
 
 
-def _geometry(h, w, layout='side-bar', margin=None):
+def _geometry(h, w, layout='side-bar', margin=None, cue_width=None):
     """Cue boxes, shape-to-cue margin and outline width of an image.
 
     Args:
@@ -63,6 +63,10 @@ def _geometry(h, w, layout='side-bar', margin=None):
         margin (int, optional): Least Chebyshev distance in pixels between
             a shape and a cue. Default: 40 % of the width left beside the
             bar (``'side-bar'``), a quarter of the short side (``'corners'``).
+        cue_width (int, optional): Width in pixels of the side bar
+            (``'side-bar'`` only; the cue-size axis of the long-range
+            benchmark's context sweep). Default: a sixth of the short side,
+            at least 4.
 
     Returns:
         dict: ``layout``, ``marker_side`` (int: bar width, or square side),
@@ -76,6 +80,15 @@ def _geometry(h, w, layout='side-bar', margin=None):
             for shapes.
     """
     _check_layout(layout)
+    if cue_width is not None:
+        if layout != 'side-bar':
+            raise ValueError(f'cue_width is for the side-bar layout, got '
+                             f'layout={layout!r}')
+        if (not isinstance(cue_width, (int, np.integer))
+                or isinstance(cue_width, bool) or not 1 <= cue_width <= w // 4):
+            raise ValueError(f'cue_width must be an int in [1, {w // 4}] (a '
+                             f'quarter of the width {w}), got {cue_width!r}')
+        cue_width = int(cue_width)
     short = min(h, w)
     outline = max(1, short // 128)
     if layout == 'corners':
@@ -89,7 +102,7 @@ def _geometry(h, w, layout='side-bar', margin=None):
     else:
         # A bar over the whole height: a large, unmistakable cue whose
         # distance to every shape is the horizontal gap alone.
-        side = max(4, short // 6)
+        side = max(4, short // 6) if cue_width is None else cue_width
         markers = dict(left=[0, 0, side, h], right=[w - side, 0, w, h])
         default_margin = max(8, int(0.4 * (w - side)))
     if margin is None:

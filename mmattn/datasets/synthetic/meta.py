@@ -79,9 +79,10 @@ _RULES = {
 }
 
 
-def _meta_header(fmt, size, seed, cue_classes, layout, margin):
+def _meta_header(fmt, size, seed, cue_classes, layout, margin,
+                 cue_width=None):
     """Generation parameters shared by both formats (for the meta file)."""
-    geo = _geometry(*size, layout, margin)
+    geo = _geometry(*size, layout, margin, cue_width)
     return dict(
         format=fmt,
         version=2,
@@ -98,7 +99,7 @@ def _meta_header(fmt, size, seed, cue_classes, layout, margin):
 
 
 def start_dataset(fmt, out_dir, owned, size, num_train, num_val, seed,
-                  layout, margin, cue_classes, overwrite):
+                  layout, margin, cue_classes, overwrite, cue_width=None):
     """What both writers do first: check the arguments, refuse a bad layout
     before anything is written, clear the generated paths ``owned`` (and the
     meta file) and start the meta record.
@@ -111,9 +112,10 @@ def start_dataset(fmt, out_dir, owned, size, num_train, num_val, seed,
     _check_count('num_val', num_val)
     _check_count('seed', seed)
     h, w = int(size[0]), int(size[1])
-    _geometry(h, w, layout, margin)
+    _geometry(h, w, layout, margin, cue_width)
     _prepare_out_dir(out_dir, list(owned) + [META_FILE], overwrite)
-    return h, w, _meta_header(fmt, (h, w), seed, cue_classes, layout, margin)
+    return h, w, _meta_header(fmt, (h, w), seed, cue_classes, layout, margin,
+                              cue_width)
 
 
 def finish_dataset(out_dir, meta, num_train, num_val, **extra):

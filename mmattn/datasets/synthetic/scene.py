@@ -157,7 +157,7 @@ def repaint_cues(image, markers, cues):
     return out
 
 
-def _make_scene(rng, h, w, layout='side-bar', margin=None):
+def _make_scene(rng, h, w, layout='side-bar', margin=None, cue_width=None):
     """Draw one scene: image pixels, shapes and cues.
 
     Args:
@@ -166,6 +166,7 @@ def _make_scene(rng, h, w, layout='side-bar', margin=None):
         w (int): Image width.
         layout (str): ``'side-bar'`` or ``'corners'``.
         margin (int, optional): See :func:`_geometry`.
+        cue_width (int, optional): See :func:`_geometry`.
 
     Returns:
         dict: ``image`` (``(h, w, 3)`` uint8 RGB), ``cues`` (dict group ->
@@ -174,7 +175,7 @@ def _make_scene(rng, h, w, layout='side-bar', margin=None):
         (``(N, 2)`` array), ``mask`` and ``outline`` (bool masks)) and
         ``geometry`` (see :func:`_geometry`).
     """
-    geo = _geometry(h, w, layout, margin)
+    geo = _geometry(h, w, layout, margin, cue_width)
     cues, markers, marker_cues = _draw_cues(rng, geo)
     # Shapes may not enter the cues grown by the margin (this is what makes
     # the cue far away) nor touch the image border.

@@ -166,6 +166,7 @@ def ensure_data(fmt, data_root, num_train=None, num_val=None, **overrides):
         found = dict(size=tuple(meta['size']), margin=meta['margin'],
                      seed=meta['seed'], layout=meta.get('layout'),
                      label_cue_in_train=meta.get('label_cue_in_train'),
+                     cue_width=meta.get('marker_side'),
                      num_train=sizes[0], num_val=sizes[1])
         # only what the recipe sets is compared (COCO has no label rule,
         # the classification writer no layout choice)
