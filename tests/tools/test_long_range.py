@@ -353,3 +353,30 @@ def test_replot_redraws_the_published_grid_without_training(tmp_path,
         tool.main(['--replot', '--out', str(tmp_path)])
     with pytest.raises(SystemExit, match='no .*results.json to redraw'):
         tool.main(['--replot', '--out', str(tmp_path / 'none')])
+
+
+def test_context_sweep_writes_one_dataset_per_value_and_resumes(tmp_path,
+                                                                 capsys):
+    import context_sweep as tool
+    args = ['--axis', 'cue-width', '--values', '4', '8', '--models', 'fcn',
+            '--seeds', '0', '--iters', '2', '--num-train', '4', '--num-val',
+            '4', '--data', str(tmp_path / 'data'), '--out',
+            str(tmp_path / 'out')]
+    records = tool.main(args)
+    assert [(r['model'], r['value']) for r in records] == [('fcn', 4),
+                                                           ('fcn', 8)]
+    for width in (4, 8):
+        meta = json.load(open(tmp_path / f'data_cuewidth{width}' /
+                              'synthetic_meta.json'))
+        assert meta['marker_side'] == width and meta['margin'] == 96
+        (box, ) = meta['splits']['val'][0]['markers'].values()
+        assert box[2] - box[0] == width
+    table = (tmp_path / 'out' / 'sweep.md').read_text()
+    assert '| model | cue-width 4 px | cue-width 8 px |' in table
+    assert (tmp_path / 'out' / 'sweep.png').stat().st_size > 10000
+    capsys.readouterr()
+    tool.main(args)  # both runs in sweep.json: nothing trains
+    assert '[sweep]' not in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        tool.main(args[:-2] + ['--out', str(tmp_path / 'x'), '--models',
+                               'nope'])
