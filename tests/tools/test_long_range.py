@@ -152,7 +152,7 @@ def test_summary_ranks_by_mean_with_intervals_and_costs():
 
 def test_tool_writes_json_table_plots_and_resumes(tmp_path, capsys):
     import long_range_benchmark as tool
-    args = ['--models', 'fcn', 'spa', 'se', '--seeds', '0', '--iters', '4',
+    args = ['--models', 'fcn', 'spa', 'spenet', '--seeds', '0', '--iters', '4',
             '--num-train', '8', '--num-val', '4', '--data',
             str(tmp_path / 'data'), '--out', str(tmp_path / 'out')]
     tool.main(args + ['--val-points', '2'])
@@ -160,7 +160,7 @@ def test_tool_writes_json_table_plots_and_resumes(tmp_path, capsys):
     assert out.count('[long-range] run ') == 3
     with open(tmp_path / 'out' / 'results.json') as f:
         result = json.load(f)
-    assert [r['model'] for r in result['runs']] == ['fcn', 'spa', 'se']
+    assert [r['model'] for r in result['runs']] == ['fcn', 'spa', 'spenet']
     for rec in result['runs']:
         for key in ('mIoU', 'cue_accuracy', 'swapped_cue_accuracy',
                     'seconds_per_iter', 'peak_memory_mb', 'params', 'flops'):
@@ -189,11 +189,11 @@ def test_tool_writes_json_table_plots_and_resumes(tmp_path, capsys):
         assert rec['seconds_per_iter'] == pytest.approx(np.median(repeats))
     assert ' (' in (tmp_path / 'out' / 'results.md').read_text()  # range
 
-    # the SPANet diagnosis reads the grid's own checkpoint and config
-    import diagnose_spa
-    rows = diagnose_spa.main(['--out', str(tmp_path / 'out'), '--seeds', '0',
-                              '--data', str(tmp_path / 'data'), '--json',
-                              str(tmp_path / 'spa.json')])
+    # the diagnoses read the grid's own checkpoints and configs
+    import diagnose
+    rows = diagnose.main(['spa', '--out', str(tmp_path / 'out'), '--seeds',
+                          '0', '--data', str(tmp_path / 'data'), '--json',
+                          str(tmp_path / 'spa.json')])
     (row, ) = rows
     assert row['mIoU'] == result['runs'][1]['mIoU'] and row['k'] == 8
     assert len(row['images']) == 4
@@ -204,6 +204,17 @@ def test_tool_writes_json_table_plots_and_resumes(tmp_path, capsys):
     assert json.load(open(tmp_path / 'spa.json'))[0]['seed'] == 0
     out = capsys.readouterr().out
     assert '| spa | 0 |' in out and 'affinity decodes the cue %' in out
+    (row, ) = diagnose.main(['gates', '--out', str(tmp_path / 'out'),
+                             '--models', 'spenet', '--seeds', '0', '--data',
+                             str(tmp_path / 'data')])
+    assert len(row['gates']) == 4  # a SPEM block after each residual block
+    for gate in row['gates'].values():
+        # after 4 steps of lr <= 2e-3 the gates are still near their start
+        assert 0 < gate['min'] <= gate['mean'] <= gate['max'] < 0.1
+    assert '| (init) | | | 0.032 |' in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # a model without SPANet blocks
+        diagnose.main(['spa', '--out', str(tmp_path / 'out'), '--models',
+                       'spenet'])
 
 
 def test_tool_detection_grid(tmp_path, capsys):

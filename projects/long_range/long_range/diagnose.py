@@ -154,3 +154,45 @@ def spa_diagnosis(model, cfg, split, module='decode_head.spa_block'):
             affinity.flatten(1).numpy(), cues),
         chance=100.0 / NUM_CUES)
     return summary
+
+
+def channel_gates(model, cfg, split, block_type):
+    """The channel gates of every ``block_type`` block of ``model`` (a gate
+    such as SPEM's: ``out = x * gate`` with a (N, C, 1, 1) gate) over the
+    validation images of ``split``.
+
+    The gate is read back from the block's input and output as
+    ``<out, x> / <x, x>`` per image and channel (exact for ``x * gate``;
+    channels that are zero everywhere are left out).
+
+    Returns:
+        dict: block name -> ``mean``, ``min``, ``max`` of its gates.
+    """
+    import torch
+    names = [n for n, m in model.named_modules()
+             if isinstance(m, block_type)]
+    if not names:
+        raise ValueError(f'the model has no {block_type.__name__} block')
+    seen = {n: [] for n in names}
+    handles = []
+    for name in names:
+        module = model.get_submodule(name)
+
+        def record(module, args, output, name=name):
+            x = args[0].double()
+            dot = (output.double() * x).sum((2, 3))
+            norm = (x * x).sum((2, 3))
+            seen[name].append(dot[norm > 0] / norm[norm > 0])
+
+        handles.append(module.register_forward_hook(record))
+    try:
+        predict(model, cfg, split['images'])
+    finally:
+        for handle in handles:
+            handle.remove()
+    out = {}
+    for name, parts in seen.items():
+        gates = torch.cat(parts)
+        out[name] = dict(mean=float(gates.mean()), min=float(gates.min()),
+                         max=float(gates.max()))
+    return out
