@@ -388,6 +388,24 @@ def test_context_sweep_writes_one_dataset_per_value_and_resumes(tmp_path,
     capsys.readouterr()
     tool.main(args)  # both runs in sweep.json: nothing trains
     assert '[sweep]' not in capsys.readouterr().out
+    # a value the --data folder has is read from there, not written again
+    assert tool._data_root(str(tmp_path / 'data_cuewidth4'), 'cue-width',
+                           4) == str(tmp_path / 'data_cuewidth4')
+    assert tool._data_root(str(tmp_path / 'data_cuewidth4'), 'margin',
+                           96) == str(tmp_path / 'data_cuewidth4')
+    assert tool._data_root(str(tmp_path / 'data_cuewidth4'), 'cue-width',
+                           8).endswith('data_cuewidth4_cuewidth8')
+    # --reuse: the benchmark's runs on --data stand for --data's own value
+    grid = tmp_path / 'grid.json'
+    lr.save_records(str(grid), [dict(records[0], cue_accuracy=55.0)])
+    again = tool.main(['--axis', 'cue-width', '--values', '4', '--models',
+                       'fcn', '--seeds', '0', '--iters', '2', '--data',
+                       str(tmp_path / 'data_cuewidth4'), '--reuse',
+                       str(grid), '--out', str(tmp_path / 'reused')])
+    assert [(r['value'], r['cue_accuracy']) for r in again] == [(4, 55.0)]
+    assert json.load(open(tmp_path / 'reused' / 'sweep.json'))['runs'][0][
+        'reused'] == str(grid)
+    assert '[sweep]' not in capsys.readouterr().out  # nothing trained
     with pytest.raises(SystemExit):
         tool.main(args[:-2] + ['--out', str(tmp_path / 'x'), '--models',
                                'nope'])

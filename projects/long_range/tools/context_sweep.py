@@ -7,7 +7,8 @@ SPANet's top-k should still find it); ``--axis margin`` varies the least
 distance between the bar and any shape (a local model solves the task
 while the margin is inside its receptive field). Everything else is the
 benchmark's recipe (docs/long_range.md). One dataset per value is written
-next to ``--data`` (``<data>_<axis><value>``) unless it is there already.
+next to ``--data`` (``<data>_<axis><value>``) unless it is there already;
+the value the dataset in ``--data`` has (16 px wide, 96 px away) uses it.
 
 Writes ``OUT/sweep.json`` (one record per run, with ``axis`` and ``value``;
 runs already there are skipped, so an interrupted sweep resumes),
@@ -56,6 +57,11 @@ def parse_args(argv=None):
     parser.add_argument('--data', default=osp.join(
         ROOT, 'data', 'long_range_cityscapes'),
         help='prefix of the datasets\' folders')
+    parser.add_argument(
+        '--reuse', metavar='RESULTS_JSON',
+        help='a long_range_benchmark.py results.json made on --data itself: '
+        'its runs (same model, seed and iterations) stand for the value the '
+        'dataset in --data has, instead of training them again')
     parser.add_argument('--num-train', type=int)
     parser.add_argument('--num-val', type=int)
     args = parser.parse_args(argv)
@@ -76,6 +82,20 @@ def _load(path):
         return []
     with open(path) as f:
         return json.load(f)['runs']
+
+
+def _data_root(prefix, axis, value):
+    """The folder of the dataset with ``value`` on ``axis``: ``prefix``
+    itself when the dataset there already has it (the benchmark's own data
+    for its own bar width and margin), else ``<prefix>_<axis><value>``."""
+    from mmattn.datasets import META_FILE
+    key = dict(AXES, **{'cue-width': 'marker_side'})[axis]
+    meta_path = osp.join(prefix, META_FILE)
+    if osp.exists(meta_path):
+        with open(meta_path) as f:
+            if json.load(f).get(key) == value:
+                return prefix
+    return f'{prefix}_{axis.replace("-", "")}{value}'
 
 
 def format_sweep(records):
@@ -146,11 +166,26 @@ def main(argv=None):
     option = AXES[args.axis]
     grid = [(v, s, m) for v in args.values for s in args.seeds
             for m in args.models]
+    meta = dict(axis=args.axis, iters=args.iters,
+                command='python projects/long_range/tools/context_sweep.py '
+                + ' '.join(argv if argv is not None else sys.argv[1:]))
+    reusable = {}
+    if args.reuse:
+        with open(args.reuse) as f:
+            reusable = {(r['model'], r['seed']): r
+                        for r in json.load(f)['runs']
+                        if r['iters'] == args.iters}
     start = time.perf_counter()
     for i, (value, seed, model) in enumerate(grid, 1):
         if (model, seed, value) in done:
             continue
-        data = f'{args.data}_{args.axis.replace("-", "")}{value}'
+        data = _data_root(args.data, args.axis, value)
+        if data == args.data and (model, seed) in reusable:
+            records.append(dict(reusable[(model, seed)], axis=args.axis,
+                                value=value, data=osp.relpath(data, ROOT),
+                                reused=args.reuse))
+            lr.save_records(path, records, meta)
+            continue
         lr.ensure_seg_data(data, args.num_train, args.num_val,
                            **{option: value})
         split = lr.load_split(data, 'val')
@@ -161,10 +196,7 @@ def main(argv=None):
         rec.update(axis=args.axis, value=value,
                    data=osp.relpath(data, ROOT))
         records.append(rec)
-        lr.save_records(path, records, dict(
-            axis=args.axis, iters=args.iters,
-            command='python projects/long_range/tools/context_sweep.py '
-            + ' '.join(argv if argv is not None else sys.argv[1:])))
+        lr.save_records(path, records, meta)
         print(f'[sweep] {i}/{len(grid)} {model} {args.axis} {value} seed '
               f'{seed}: cue acc. {rec["cue_accuracy"]:.1f}%, mIoU '
               f'{rec["mIoU"]:.1f}; {(time.perf_counter() - start) / 60:.1f} '
