@@ -70,3 +70,17 @@ def test_docs_ranking_is_the_published_runs():
         runs = json.load(f)['runs']
     docs = open(osp.join(root, 'docs', 'long_range.md')).read()
     assert stats.format_ranking(runs) in docs
+
+
+def test_pairs_table_gives_both_sides_and_the_difference():
+    runs = [dict(model=m, seed=s, mIoU=v)
+            for m, vals in (('plain', (10, 12, 11)), ('zero', (80, 82, 81)),
+                            ('a', (50, 60, 55)), ('b', (52, 58, 56)))
+            for s, v in enumerate(vals)]
+    table = stats.format_pairs(runs, {'plain': 'zero', 'a': 'b', 'x': 'y'})
+    lines = table.splitlines()
+    assert len(lines) == 4  # header, rule, two pairs (x, y have no runs)
+    assert lines[2].startswith('| plain | 11.0 [10.0, 12.0] (3) | zero | '
+                               '81.0 [80.0, 82.0] (3) | +70.0 [')
+    assert lines[2].endswith('| zero ahead |')
+    assert lines[3].endswith('| tied |')

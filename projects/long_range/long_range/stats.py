@@ -114,3 +114,29 @@ def format_ranking(records, metric='mIoU', top=5, also=('spa', )):
               f'{"tied" if tied else (a if d > 0 else b) + " ahead"} |'
               for a, b, d, low, high, tied in pairs]
     return '\n'.join(lines) + '\n'
+
+
+def format_pairs(records, pairs, metric='mIoU'):
+    """Markdown: each pair ``(a, b)`` of models (say a block's default init
+    and its identity start) with both means, their intervals and the
+    difference ``b - a`` with its interval and verdict. Pairs with a model
+    that has no run are left out."""
+    by_model = {}
+    for rec in records:
+        by_model.setdefault(rec['model'], []).append(rec[metric])
+    lines = [f'| {metric}: model | mean [95 % CI] | other | mean [95 % CI] | '
+             'difference (other - model) [95 % CI] | verdict |',
+             '|---|---:|---|---:|---:|---|']
+    for a, b in pairs.items() if isinstance(pairs, dict) else pairs:
+        if a not in by_model or b not in by_model:
+            continue
+        cells = []
+        for model in (a, b):
+            mean, low, high = bootstrap_ci(by_model[model])
+            cells.append(f'{model} | {mean:.1f} [{low:.1f}, {high:.1f}] '
+                         f'({len(by_model[model])})')
+        d, low, high, tied = difference_ci(by_model[b], by_model[a])
+        verdict = 'tied' if tied else f'{b if d > 0 else a} ahead'
+        lines.append(f'| {cells[0]} | {cells[1]} | {d:+.1f} [{low:+.1f}, '
+                     f'{high:+.1f}] | {verdict} |')
+    return '\n'.join(lines) + '\n'
