@@ -220,3 +220,24 @@ def test_chains_after_path_aggregation_necks(name):
         assert all(p.grad is not None for p in block.parameters())
     assert {k[2:] for k in neck.state_dict() if k.startswith('0.')} == set(
         stock.state_dict())
+
+
+@pytest.mark.parametrize('block', [
+    dict(type='mmattn.GlobalContext', ratio=1 / 4),
+    [dict(type='mmattn.PositionAttention'),
+     dict(type='mmattn.SalientPositionAttention', k=4, zero_init=True)],
+])
+def test_identity_start_survives_the_necks_init_cfg(block):
+    """An init_cfg of the neck reaches its blocks' convs and norms; their
+    own init_weights (zero last conv, zero gamma, zero_init) come after."""
+    neck = MODELS.build(dict(
+        type='mmattn.AttentionNeck', block=block, in_channels=16,
+        levels=(0, 1), init_cfg=[
+            dict(type='Normal', layer='Conv2d', std=0.5),
+            dict(type='Constant', layer='BatchNorm2d', val=1)]))
+    neck.init_weights()
+    neck.eval()
+    feats = (torch.randn(2, 16, 8, 8), torch.randn(2, 16, 4, 4))
+    with torch.no_grad():
+        for a, b in zip(neck(feats), feats):
+            assert torch.equal(a, b)

@@ -1,6 +1,5 @@
 """AttentionNeck: registered blocks on chosen levels of a feature pyramid."""
-import torch.nn as nn
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, ModuleDict, Sequential
 
 from ...registry import MODELS
 
@@ -89,10 +88,11 @@ class AttentionNeck(BaseModule):
             ]
             # one dict keeps the block unwrapped, so its state-dict keys stay
             # blocks.<level>.* as before lists were accepted
-            return chain[0] if isinstance(block, dict) else nn.Sequential(
-                *chain)
+            return chain[0] if isinstance(block, dict) else Sequential(*chain)
 
-        self.blocks = nn.ModuleDict(
+        # mmengine's containers: init_weights() reaches each block's own
+        # after this neck's init_cfg (a zero start survives it)
+        self.blocks = ModuleDict(
             {str(i): build(i)
              for i in self.levels})
 
