@@ -47,6 +47,13 @@ class SalientPositionAttention(nn.Module):
         zero_init (bool): start W's output at zero (norm weight, or the conv
             when there is no norm), so the block is the identity at step 0.
             The paper and reference code do not (BN weight 1): default False.
+        use_scale (bool): divide the energies ``S @ S^T`` by ``sqrt(k)`` (each
+            is a sum over the k selected positions), as NonLocal's
+            ``use_scale`` divides by the square root of what its products sum
+            over. Not in the paper or the reference code: default False.
+            Unscaled energies grow into the hundreds in training and every
+            row of A saturates to one-hot (see docs/long_range.md, "SPANet's
+            weak seed").
 
     Shapes:
         input (N, C, H, W) -> output (N, C, H, W). With
@@ -76,7 +83,8 @@ class SalientPositionAttention(nn.Module):
                  k_divisor=16,
                  sub_sample=False,
                  norm_cfg=dict(type='BN'),
-                 zero_init=False):
+                 zero_init=False,
+                 use_scale=False):
         super().__init__()
         check_positive_int('in_channels', in_channels)
         check_positive_int('hidden_channels', hidden_channels,
@@ -89,6 +97,8 @@ class SalientPositionAttention(nn.Module):
         check_bool('adaptive', adaptive)
         check_bool('sub_sample', sub_sample)
         check_bool('zero_init', zero_init)
+        check_bool('use_scale', use_scale)
+        self.use_scale = use_scale
         self.adaptive = adaptive
         self.k_divisor = k_divisor
         self.sub_sample = sub_sample
@@ -149,7 +159,10 @@ class SalientPositionAttention(nn.Module):
         # softmax in float32 with autocast off keeps fp16/bf16 from overflow.
         with torch.autocast(x.device.type, enabled=False):
             s = selected.float()
-            affinity = torch.softmax(s @ s.transpose(1, 2), dim=-1)
+            energy = s @ s.transpose(1, 2)
+            if self.use_scale:
+                energy = energy / selected.shape[-1]**0.5
+            affinity = torch.softmax(energy, dim=-1)
         # W's 1x1 conv applied to A @ g equals (W A) @ g: folding W into the
         # C' x C' affinity skips the C' x C' x P product and its output.
         conv = self.W[0]

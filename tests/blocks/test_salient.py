@@ -18,7 +18,10 @@ def reference_forward(block, x):
     order = torch.sort(saliency, dim=1, descending=True, stable=True)[1]
     idx = order[:, :k]
     s = torch.gather(theta, 2, idx[:, None].expand(-1, theta.size(1), -1))
-    a = torch.softmax(s @ s.transpose(1, 2), dim=-1)
+    energy = s @ s.transpose(1, 2)
+    if block.use_scale:
+        energy = energy / k**0.5
+    a = torch.softmax(energy, dim=-1)
     g = block.g(x)
     y = (a @ g.flatten(2)).view(n, -1, *g.shape[2:])
     y = block.W(y)
@@ -40,7 +43,8 @@ def _randomise_norm(block):
 SHAPES = [(2, 16, 7, 9), (1, 8, 1, 1), (1, 8, 2, 3), (3, 12, 16, 8)]
 OPTIONS = [
     dict(), dict(k=3), dict(adaptive=True, k_divisor=4),
-    dict(hidden_channels=5, k=20), dict(sub_sample=True)
+    dict(hidden_channels=5, k=20), dict(sub_sample=True),
+    dict(k=4, use_scale=True)
 ]
 
 
@@ -134,6 +138,27 @@ def test_autocast_softmax_in_float32(dtype):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SalientPositionAttention(**kwargs)
+
+
+def test_flags_must_be_bools():
+    with pytest.raises(TypeError, match='use_scale must be a bool'):
+        SalientPositionAttention(4, use_scale=1)
+
+
+def test_use_scale_divides_the_energies_by_sqrt_k():
+    torch.manual_seed(0)
+    plain = SalientPositionAttention(8, k=4).eval()
+    scaled = SalientPositionAttention(8, k=4, use_scale=True).eval()
+    scaled.load_state_dict(plain.state_dict())  # no parameter of its own
+    with torch.no_grad():
+        plain.theta.weight.mul_(3.0)  # large energies: the plain one saturates
+        scaled.theta.weight.mul_(3.0)
+    x = torch.randn(2, 8, 6, 6)
+    a_plain = plain(x, return_attention=True)[1]['affinity']
+    a_scaled = scaled(x, return_attention=True)[1]['affinity']
+    # softmax(e / 2) is softmax(e) at a higher temperature: less peaked rows
+    assert (a_scaled.amax(-1) <= a_plain.amax(-1) + 1e-6).all()
+    assert not torch.allclose(a_scaled, a_plain)
 
 
 def test_bad_input_shape():

@@ -24,6 +24,8 @@ class SPAHead(BlockHead):
             (deprecated name, accepted with a warning).
         sub_sample (bool): sub-sample g by 2 inside the block.
         zero_init (bool): start the block as the identity.
+        use_scale (bool): divide the block's energies by sqrt(k) (see
+            :class:`SalientPositionAttention`). Default False, the paper's.
         **kwargs: the arguments of mmseg's ``FCNHead`` / ``BaseDecodeHead``
             (``in_channels``, ``channels``, ``num_classes``, ``concat_input``,
             ``norm_cfg``, ...); ``num_convs`` is fixed to 2.
@@ -43,6 +45,7 @@ class SPAHead(BlockHead):
                  k_divisor=16,
                  sub_sample=False,
                  zero_init=False,
+                 use_scale=False,
                  **kwargs):
         super().__init__(**kwargs)
         self.spa_block = SalientPositionAttention(
@@ -53,4 +56,5 @@ class SPAHead(BlockHead):
             k_divisor=k_divisor,
             sub_sample=sub_sample,
             norm_cfg=self.norm_cfg,
-            zero_init=zero_init)
+            zero_init=zero_init,
+            use_scale=use_scale)

@@ -55,6 +55,7 @@ SEG_MODELS = {
     'gc-plugin': ('gc-plugin_r18-tiny_long-range-96x256.py', 'plugin'),
     'spa-plugin-zero': ('spa-plugin-zero-init_r18-tiny_long-range-96x256.py',
                         'plugin'),
+    'spa-scaled': ('spanet-scaled_r18-tiny_long-range-96x256.py', 'head'),
     'efficient-plugin': ('efficient-plugin_r18-tiny_long-range-96x256.py',
                          'plugin'),
     'efficient-plugin-zero': (

@@ -282,6 +282,7 @@ SEG_LABELS = {
     'efficient': 'efficient attention head', 'external': 'external '
     'attention head (EANet)',
     'spa-plugin-zero': 'SPANet plugin, identity start (zero_init)',
+    'spa-scaled': 'SPANet head, energies / sqrt(k) (use_scale)',
     'efficient-plugin': 'efficient attention plugin',
     'efficient-plugin-zero': 'efficient attention plugin, identity start',
     'external-plugin': 'external attention plugin',

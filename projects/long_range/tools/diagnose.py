@@ -37,6 +37,7 @@ from long_range import recipe as lr  # noqa: E402
 
 #: spa: the block each SPANet model's diagnosis looks at.
 SPA_MODULES = {'spa': 'decode_head.spa_block',
+               'spa-scaled': 'decode_head.spa_block',
                'spa-plugin': 'backbone.inserted.layer2_1__0',
                'spa-plugin-zero': 'backbone.inserted.layer2_1__0'}
 #: gates: the models with SPEM blocks.
