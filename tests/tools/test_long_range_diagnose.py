@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from long_range.diagnose import (cell_columns, classify_positions,
-                                 nearest_centroid_accuracy)
+                                 closest_centroids, nearest_centroid_accuracy,
+                                 per_cue_accuracy)
 
 
 def test_cell_columns_tile_the_width():
@@ -45,3 +46,15 @@ def test_nearest_centroid_reads_separable_classes_and_not_noise():
 def test_bad_lengths_are_named():
     with pytest.raises(ValueError, match='same length'):
         nearest_centroid_accuracy([[0.], [1.]], [0])
+
+
+def test_closest_colours_and_per_colour_accuracy():
+    features = [[0., 0.], [0., 0.2], [5., 5.], [5., 5.], [9., 0.]]
+    classes = [3, 3, 1, 7, 4]
+    # colours 1 and 7 have the same mean: the features cannot tell them
+    assert closest_centroids(features, classes) == (1, 7, 0.0)
+    images = [dict(cue_accuracy=a) for a in (90., 100., 0., 2., 50.)]
+    assert per_cue_accuracy(images, classes) == {1: 0.0, 3: 95.0, 4: 50.0,
+                                                 7: 2.0}
+    with pytest.raises(ValueError, match='two classes'):
+        closest_centroids([[0.], [1.]], [2, 2])

@@ -18,7 +18,9 @@ with ``return_attention=True``. Per image:
 Per model, besides the means: ``affinity_cue_decoding``, the leave-one-out
 accuracy of a nearest-centroid classifier that reads the bar's colour from
 the flattened affinity (chance 1/8): whether the affinity carries the cue
-at all.
+at all; ``per_cue_accuracy`` (a colour never bound to its class stands
+out) and ``closest_cues``, the two colours whose mean affinities are
+closest (distance 0: the affinity cannot tell them apart).
 """
 import numpy as np
 
@@ -148,12 +150,42 @@ def spa_diagnosis(model, cfg, split, module='decode_head.spa_block'):
         cues.append(rec['cues']['angular'])
     summary = {key: float(np.mean([im[key] for im in images]))
                for key in images[0]}
+    flat = affinity.flatten(1).numpy()
     summary.update(
         k=int(attention['indices'].shape[1]), images=images,
-        affinity_cue_decoding=nearest_centroid_accuracy(
-            affinity.flatten(1).numpy(), cues),
-        chance=100.0 / NUM_CUES)
+        affinity_cue_decoding=nearest_centroid_accuracy(flat, cues),
+        chance=100.0 / NUM_CUES,
+        per_cue_accuracy=per_cue_accuracy(images, cues),
+        closest_cues=closest_centroids(flat, cues))
     return summary
+
+
+def per_cue_accuracy(images, cues):
+    """``{cue colour: mean cue accuracy of its images}`` (a colour the model
+    never bound to its class stands out)."""
+    cues = np.asarray(cues)
+    accuracy = np.asarray([im['cue_accuracy'] for im in images])
+    return {int(c): float(accuracy[cues == c].mean())
+            for c in np.unique(cues)}
+
+
+def closest_centroids(features, classes):
+    """The two classes whose mean features are closest: ``(a, b,
+    distance)``; a distance of 0 means the features cannot tell them
+    apart."""
+    features = np.asarray(features, dtype=np.float64)
+    classes = np.asarray(classes)
+    labels = np.unique(classes)
+    if len(labels) < 2:
+        raise ValueError(f'need two classes at least, got {labels.tolist()}')
+    centroids = np.stack([features[classes == c].mean(0) for c in labels])
+    best = None
+    for i in range(len(labels)):
+        for j in range(i + 1, len(labels)):
+            d = float(np.linalg.norm(centroids[i] - centroids[j]))
+            if best is None or d < best[2]:
+                best = (int(labels[i]), int(labels[j]), d)
+    return best
 
 
 def channel_gates(model, cfg, split, block_type):

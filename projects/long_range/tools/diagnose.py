@@ -7,7 +7,9 @@ validation images and prints one row per run (:mod:`long_range.diagnose`):
 * ``spa``: SPANet models. The run's mIoU; the shares of the k selected
   positions on the bar, on shapes and on the background; the affinity's
   normalised row entropy; the block's relative update; how well the
-  affinity tells the bar's colour (nearest-centroid, chance 12.5 %).
+  affinity tells the bar's colour (nearest-centroid, chance 12.5 %); the
+  colour the model gets worst, and the two colours whose mean affinities
+  are closest.
 * ``gates``: SPENet models. The mean (min, max) channel gate of each SPEM
   block, beside the value every gate starts from (the paper's init).
 
@@ -93,14 +95,18 @@ def _checkpoint(run_dir, iters):
 def format_spa(rows):
     lines = ['| model | seed | mIoU | selected on bar % | on shapes % | '
              'on background % | affinity entropy | block update | '
-             'affinity decodes the cue % |',
-             '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+             'affinity decodes the cue % | worst colour: cue acc. % | '
+             'closest affinities: colours (distance) |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     for r in rows:
+        worst = min(r['per_cue_accuracy'].items(), key=lambda kv: kv[1])
+        a, b, distance = r['closest_cues']
         lines.append(
             f"| {r['model']} | {r['seed']} | {r['mIoU']:.1f} | "
             f"{r['on_bar']:.1f} | {r['on_shapes']:.1f} | "
             f"{r['on_background']:.1f} | {r['entropy']:.3f} | "
-            f"{r['update']:.2f} | {r['affinity_cue_decoding']:.1f} |")
+            f"{r['update']:.2f} | {r['affinity_cue_decoding']:.1f} | "
+            f"{worst[0]}: {worst[1]:.1f} | {a}, {b} ({distance:.2f}) |")
     return '\n'.join(lines) + '\n'
 
 
