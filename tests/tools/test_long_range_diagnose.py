@@ -58,3 +58,18 @@ def test_closest_colours_and_per_colour_accuracy():
                                                  7: 2.0}
     with pytest.raises(ValueError, match='two classes'):
         closest_centroids([[0.], [1.]], [2, 2])
+
+
+def test_energies_are_what_the_affinity_softmaxes():
+    import torch
+
+    from long_range.diagnose import _energies
+    from mmattn.blocks import SalientPositionAttention
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 5, 6)
+    for use_scale in (False, True):
+        block = SalientPositionAttention(8, k=4, use_scale=use_scale).eval()
+        with torch.no_grad():
+            affinity = block(x, return_attention=True)[1]['affinity']
+            energy = _energies(block, x)
+        torch.testing.assert_close(energy.softmax(-1).float(), affinity)

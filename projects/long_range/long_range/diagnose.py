@@ -10,7 +10,8 @@ with ``return_attention=True``. Per image:
   label at the cell's centre is a cue class) or elsewhere;
 * ``entropy``: the mean entropy of the rows of the (C', C') affinity, divided
   by log C' (1: uniform rows, which mix every channel alike whatever the
-  image: no image-specific context reaches the positions);
+  image: no image-specific context reaches the positions; 0: one-hot rows,
+  a saturated softmax);
 * ``update``: ``||out - x|| / ||x||`` of the block (how much it changes its
   input);
 * ``cue_accuracy`` of the model on the image.
@@ -20,7 +21,9 @@ accuracy of a nearest-centroid classifier that reads the bar's colour from
 the flattened affinity (chance 1/8): whether the affinity carries the cue
 at all; ``per_cue_accuracy`` (a colour never bound to its class stands
 out) and ``closest_cues``, the two colours whose mean affinities are
-closest (distance 0: the affinity cannot tell them apart).
+closest (distance 0: the affinity cannot tell them apart); ``energy_max``,
+the largest energy, and ``energy_gap``, the median gap between the two
+largest energies of a row (a gap of 10 already makes the row one-hot).
 """
 import numpy as np
 
@@ -127,6 +130,7 @@ def spa_diagnosis(model, cfg, split, module='decode_head.spa_block'):
     block.eval()
     with torch.no_grad():
         out, attention = block(inputs, return_attention=True)
+        energy = _energies(block, inputs)
     affinity = attention['affinity'].double()
     hidden = affinity.shape[-1]
     rows = affinity.clamp_min(1e-30)
@@ -156,8 +160,24 @@ def spa_diagnosis(model, cfg, split, module='decode_head.spa_block'):
         affinity_cue_decoding=nearest_centroid_accuracy(flat, cues),
         chance=100.0 / NUM_CUES,
         per_cue_accuracy=per_cue_accuracy(images, cues),
-        closest_cues=closest_centroids(flat, cues))
+        closest_cues=closest_centroids(flat, cues),
+        energy_max=float(energy.abs().max()),
+        energy_gap=float((lambda top: (top[..., 0] - top[..., 1]).median())(
+            energy.topk(2, dim=-1).values)))
     return summary
+
+
+def _energies(block, x):
+    """The (N, C', C') energies whose row-wise softmax is the block's
+    affinity (scaled as the block scales them)."""
+    from mmattn.ops import salient_select
+    theta, _ = block._project(x)
+    selected, _ = salient_select(theta, block.num_positions(*x.shape[2:]))
+    s = selected.double()
+    energy = s @ s.transpose(1, 2)
+    if getattr(block, 'use_scale', False):
+        energy = energy / selected.shape[-1]**0.5
+    return energy
 
 
 def per_cue_accuracy(images, cues):

@@ -96,8 +96,9 @@ def format_spa(rows):
     lines = ['| model | seed | mIoU | selected on bar % | on shapes % | '
              'on background % | affinity entropy | block update | '
              'affinity decodes the cue % | worst colour: cue acc. % | '
-             'closest affinities: colours (distance) |',
-             '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+             'closest affinities: colours (distance) | largest energy | '
+             'energy gap (median top-2) |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     for r in rows:
         worst = min(r['per_cue_accuracy'].items(), key=lambda kv: kv[1])
         a, b, distance = r['closest_cues']
@@ -106,7 +107,8 @@ def format_spa(rows):
             f"{r['on_bar']:.1f} | {r['on_shapes']:.1f} | "
             f"{r['on_background']:.1f} | {r['entropy']:.3f} | "
             f"{r['update']:.2f} | {r['affinity_cue_decoding']:.1f} | "
-            f"{worst[0]}: {worst[1]:.1f} | {a}, {b} ({distance:.2f}) |")
+            f"{worst[0]}: {worst[1]:.1f} | {a}, {b} ({distance:.2f}) | "
+            f"{r['energy_max']:.0f} | {r['energy_gap']:.1f} |")
     return '\n'.join(lines) + '\n'
 
 
