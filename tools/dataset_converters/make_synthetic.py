@@ -73,8 +73,8 @@ def parse_args(argv=None):
     Returns:
         argparse.Namespace: ``format``, ``out``, ``num_train``, ``num_val``,
         ``size`` (``(h, w)``), ``seed``, ``layout``, ``margin``,
-        ``cue_width``, ``label_cue_in_train`` and ``overwrite``, with the per-format
-        defaults filled in.
+        ``cue_width``, ``label_cue_in_train`` and ``overwrite``, with the
+        per-format defaults filled in.
     """
     parser = argparse.ArgumentParser(
         description='Write a small synthetic dataset in the Cityscapes, '

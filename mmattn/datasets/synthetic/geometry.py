@@ -85,7 +85,8 @@ def _geometry(h, w, layout='side-bar', margin=None, cue_width=None):
             raise ValueError(f'cue_width is for the side-bar layout, got '
                              f'layout={layout!r}')
         if (not isinstance(cue_width, (int, np.integer))
-                or isinstance(cue_width, bool) or not 1 <= cue_width <= w // 4):
+                or isinstance(cue_width, bool)
+                or not 1 <= cue_width <= w // 4):
             raise ValueError(f'cue_width must be an int in [1, {w // 4}] (a '
                              f'quarter of the width {w}), got {cue_width!r}')
         cue_width = int(cue_width)

@@ -17,10 +17,11 @@ validation images and prints one row per run (:mod:`long_range.diagnose`):
 
 Examples::
 
-    python projects/long_range/tools/diagnose.py spa --out work_dirs/long_range \\
-        --seeds 0 1 2 3 4 --json docs/long_range/spa_diagnosis.json
-    python projects/long_range/tools/diagnose.py gates --out work_dirs/long_range \\
-        --models spenet --seeds 0 1 2 3 4
+    python projects/long_range/tools/diagnose.py spa \\
+        --out work_dirs/long_range --seeds 0 1 2 3 4 \\
+        --json docs/long_range/spa_diagnosis.json
+    python projects/long_range/tools/diagnose.py gates \\
+        --out work_dirs/long_range --models spenet --seeds 0 1 2 3 4
 """
 import argparse
 import glob
@@ -98,7 +99,7 @@ def format_spa(rows):
              'affinity decodes the cue % | worst colour: cue acc. % | '
              'closest affinities: colours (distance) | largest energy | '
              'energy gap (median top-2) |',
-             '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+             '|---|' + '---:|' * 12]
     for r in rows:
         worst = min(r['per_cue_accuracy'].items(), key=lambda kv: kv[1])
         a, b, distance = r['closest_cues']

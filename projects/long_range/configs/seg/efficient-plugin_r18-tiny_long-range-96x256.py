@@ -1,6 +1,7 @@
-# Long-range benchmark: efficient attention (2 heads, as the efficient-attention
-# head) after every residual block of the local baseline's backbone
-# (mmattn.BackboneWithBlocks), with the baseline's FCNHead, data and schedule.
+# Long-range benchmark: efficient attention (2 heads, as the
+# efficient-attention head) after every residual block of the local
+# baseline's backbone (mmattn.BackboneWithBlocks), with the baseline's
+# FCNHead, data and schedule.
 # The block's default init (zero_init=False); its pair
 # efficient-plugin-zero-init_r18-tiny_long-range-96x256.py starts it as the
 # identity (docs/long_range.md, "Identity at init, both ways").
