@@ -148,7 +148,7 @@ FOLDER_PAPER = {'ann': 'ANN', 'ccnet': 'CCNet', 'danet': 'DANet',
 LONG_RANGE = {'ANN': ['ann'], 'CCNet': ['cc'], 'DANet': ['da'],
               'GCNet': ['gc', 'gc-plugin'], 'NonLocal': ['nl'],
               'OCRNet': ['ocr'],
-              'SPANet': ['spa', 'spa-plugin', 'spa-plugin-zero'],
+              'SPANet': ['spa', 'spa-scaled', 'spa-plugin', 'spa-plugin-zero'],
               'SE': ['se'], 'ECA': ['eca'], 'CBAM': ['cbam'],
               'SPENet': ['spenet']}
 
