@@ -170,9 +170,21 @@ def main(argv=None):
     print(table)
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(rows, f, indent=1)
+            json.dump(rounded(rows), f, indent=1)
             f.write('\n')
     return rows
+
+
+def rounded(value, digits=4):
+    """``value`` with every float rounded to ``digits`` decimals (the
+    per-image records of 200 images stay readable and small)."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    return value
 
 
 if __name__ == '__main__':
