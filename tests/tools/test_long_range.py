@@ -245,7 +245,8 @@ def test_tool_classification_grid(tmp_path, capsys):
     assert runs[1]['params'] > runs[0]['params']
     assert result['meta']['num_train'] == 8
     assert (tmp_path / 'out' / 'long_range_cls_cost.png').exists()
-    assert '| top-1 % |' in open(tmp_path / 'out' / 'results.md').read()
+    table = (tmp_path / 'out' / 'results.md').read_text()
+    assert '| top-1 % [95 % CI] |' in table
 
 
 def test_tool_refuses_unknown_models(capsys):
