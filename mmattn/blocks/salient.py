@@ -146,6 +146,16 @@ class SalientPositionAttention(nn.Module):
             g = self.g[1](g)
         return theta, g
 
+    def energies(self, selected):
+        """The (N, C', C') energies ``S @ S^T`` of the selected features
+        ``S`` (N, C', k'), divided by sqrt(k') with ``use_scale``; the
+        affinity is their row-wise softmax. Computed in ``selected``'s
+        dtype."""
+        energy = selected @ selected.transpose(1, 2)
+        if self.use_scale:
+            energy = energy / selected.shape[-1]**0.5
+        return energy
+
     def forward(self, x, return_attention=False):
         check_input(x, self.in_channels, module=self)
         n, _, h, w = x.shape
@@ -158,11 +168,7 @@ class SalientPositionAttention(nn.Module):
         # The C' x C' energies are sums of k products of unbounded features:
         # softmax in float32 with autocast off keeps fp16/bf16 from overflow.
         with torch.autocast(x.device.type, enabled=False):
-            s = selected.float()
-            energy = s @ s.transpose(1, 2)
-            if self.use_scale:
-                energy = energy / selected.shape[-1]**0.5
-            affinity = torch.softmax(energy, dim=-1)
+            affinity = torch.softmax(self.energies(selected.float()), dim=-1)
         # W's 1x1 conv applied to A @ g equals (W A) @ g: folding W into the
         # C' x C' affinity skips the C' x C' x P product and its output.
         conv = self.W[0]

@@ -173,11 +173,7 @@ def _energies(block, x):
     from mmattn.ops import salient_select
     theta, _ = block._project(x)
     selected, _ = salient_select(theta, block.num_positions(*x.shape[2:]))
-    s = selected.double()
-    energy = s @ s.transpose(1, 2)
-    if getattr(block, 'use_scale', False):
-        energy = energy / selected.shape[-1]**0.5
-    return energy
+    return block.energies(selected.double())
 
 
 def per_cue_accuracy(images, cues):
